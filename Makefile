@@ -1,0 +1,41 @@
+# The verbs a newcomer types. Each target installs what it needs first (`install` is a no-op
+# when .venv is already up to date with pyproject.toml).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+STACK  ?= aws-prod
+# The CPU wheel of torch lies on this machine's disk; pinning it first keeps pip from
+# resolving a bare `torch` to a multi-GB CUDA build. Override for a GPU workstation.
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: install test lint plan bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip 2>/dev/null
+	@$(BIN)/python -c "import torch" 2>/dev/null || \
+		$(BIN)/pip install -q --disable-pip-version-check "$(TORCH_SPEC)" 2>&1 | grep -v '^WARNING: Location' || true
+	@$(BIN)/python -c "import torch" 2>/dev/null || { echo "torch did not install ($(TORCH_SPEC))"; exit 1; }
+	@$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,train,serve]' 2>&1 | grep -v '^WARNING: Location' || true
+	@$(BIN)/python -c "import infra, pulumi_aws, pytest" || { echo "install failed"; exit 1; }
+	@touch $@
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+plan: install
+	$(BIN)/ascent plan --stack $(STACK)
+
+bench: install
+	$(BIN)/python benchmarks/plan.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,98 @@
+"""`ascent`, the project's command line: `ascent plan` shows what `pulumi up` would create."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, TextIO
+
+from infra.config import ConfigError
+from infra.offline import PROJECT_ROOT, Inventory, StackNotFound, run_program
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _short_type(token: str) -> str:
+    """`aws:eks/cluster:Cluster` -> `aws:eks:Cluster`."""
+    pkg, _, rest = token.partition(":")
+    module, _, kind = rest.rpartition(":")
+    return f"{pkg}:{module.split('/')[0]}:{kind}" if module else token
+
+
+def plan_document(inventory: Inventory) -> dict[str, Any]:
+    """The plan as plain data: components with their resources, counts by type, outputs."""
+    components: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for res in inventory.custom():
+        parent = inventory.by_urn(res.parent)
+        owner = f"{parent.name} ({parent.type})" if parent else "(stack)"
+        components[owner].append({"type": res.type, "name": res.name})
+    outputs = {
+        k: "[secret]" if k in inventory.secret_outputs else v
+        for k, v in sorted(inventory.outputs.items())
+    }
+    counts = inventory.count_by_type()
+    return {
+        "stack": inventory.stack,
+        "resources": sum(counts.values()),
+        "components": dict(sorted(components.items())),
+        "countsByType": dict(sorted(counts.items())),
+        "outputs": outputs,
+    }
+
+
+def render_table(doc: dict[str, Any], out: TextIO) -> None:
+    print(f"Stack {doc['stack']}: {doc['resources']} resources would be created\n", file=out)
+    for owner, members in doc["components"].items():
+        print(f"{owner}", file=out)
+        for m in members:
+            print(f"  + {_short_type(m['type']):<44} {m['name']}", file=out)
+    print("\nCounts by type", file=out)
+    for token, n in doc["countsByType"].items():
+        print(f"  {n:>4}  {token}", file=out)
+    print("\nOutputs", file=out)
+    for key, value in doc["outputs"].items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        print(f"  {key:<28} {text}", file=out)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    try:
+        inventory = run_program(args.stack, root=args.project_dir)
+    except StackNotFound as exc:
+        print(f"ascent plan: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConfigError as exc:
+        print(f"ascent plan: stack {args.stack!r}: {exc.one_line}", file=sys.stderr)
+        return EXIT_USAGE
+    doc = plan_document(inventory)
+    if args.format == "json":
+        json.dump(doc, sys.stdout, indent=2, default=str)
+        print()
+    else:
+        render_table(doc, sys.stdout)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ascent", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    plan = sub.add_parser("plan", help="show what `pulumi up` would create, offline")
+    plan.add_argument("--stack", default="aws-prod", help="stack name (Pulumi.<stack>.yaml)")
+    plan.add_argument("--format", choices=("table", "json"), default="table")
+    plan.add_argument("--project-dir", type=Path, default=PROJECT_ROOT,
+                      help="folder holding Pulumi.yaml (default: this checkout)")  # fmt: skip
+    plan.set_defaults(func=cmd_plan)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

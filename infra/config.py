@@ -1,0 +1,398 @@
+"""Typed, validated stack config: the only module that reads `pulumi.Config`.
+
+Every key lives in the `ascent` namespace and is declared in `Pulumi.yaml` with its type, default
+and description. `parse_config` checks the whole stack at once and raises one `ConfigError` that
+names every wrong key, the value given and what is allowed, before any resource is declared.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import os
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from infra.catalog import gpu_count, gpu_family
+
+NAMESPACE = "ascent"
+
+SUPPORTED_KUBERNETES_VERSIONS = ("1.34", "1.35", "1.36")
+# EKS versions in standard support on 2026-11-29 (1.34 leaves it 2026-12-02); source:
+# docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html
+
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_ADMIN_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
+_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_CRON = re.compile(r"^(\S+\s+){4}\S+$")
+
+
+class ConfigError(ValueError):
+    """The stack config is invalid; `problems` holds one line per wrong key."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        self.one_line = "invalid stack config: " + "; ".join(problems)
+        super().__init__(
+            f"invalid stack config ({len(problems)} problem{'s' * (len(problems) != 1)}):\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+def _cidr(value: str) -> str:
+    try:
+        net = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"must be an IPv4 CIDR such as 10.0.0.0/16 ({exc})") from None
+    return str(net)
+
+
+def _vpc_cidr(value: str) -> str:
+    net = ipaddress.IPv4Network(_cidr(value))
+    if not 16 <= net.prefixlen <= 20:
+        raise ValueError("must be a /16 to /20 block, room for a public and private subnet per AZ")
+    if not net.is_private:
+        raise ValueError("must be a private (RFC 1918) range")
+    return str(net)
+
+
+def _pattern(regex: re.Pattern[str], allowed: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not regex.match(value):
+            raise ValueError(f"must be {allowed}")
+        return value
+
+    return AfterValidator(check)
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+Count = Annotated[int, Field(ge=0, le=1000)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+def parse_pool_spec(spec: Any) -> Any:
+    """`"training purpose=training instanceTypes=g6.12xlarge,g6e.12xlarge minSize=0"` -> dict.
+
+    Pulumi.yaml can only declare arrays of strings, so a stack file writes each pool as one line:
+    its name, then `key=value` pairs (lists comma-separated). Mappings pass through unchanged.
+    """
+    if not isinstance(spec, str):
+        return spec
+    name, *pairs = spec.split()
+    out: dict[str, Any] = {"name": name}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ValueError(f"{pair!r} is not key=value (pool spec: NAME key=value ...)")
+        out[key] = value.split(",") if key == "instanceTypes" else value
+    return out
+
+
+class GpuPool(_Model):
+    """A node pool of NVIDIA GPU instances (EKS managed node group, or existing nodes locally)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_spec(cls, value: Any) -> Any:
+        return parse_pool_spec(value)
+
+    name: Annotated[str, _pattern(_NAME, "kebab-case, 2-32 characters")]
+    purpose: Literal["training", "inference"]
+    instance_types: list[str] = Field(min_length=1)
+    capacity_type: Literal["on-demand", "spot"] = "on-demand"
+    min_size: Count = 0
+    max_size: Annotated[int, Field(ge=1, le=1000)] = 1
+    desired_size: Count | None = None
+    disk_size_gb: Annotated[int, Field(ge=40, le=16384)] = 200
+    ami_family: Literal["al2023", "bottlerocket"] = "al2023"
+
+    @field_validator("instance_types")
+    @classmethod
+    def _gpu_types(cls, types: list[str]) -> list[str]:
+        problems = []
+        for t in types:
+            try:
+                gpu_family(t)
+            except ValueError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise ValueError("; ".join(problems))
+        archs = {gpu_family(t).arch for t in types}
+        counts = {gpu_count(t) for t in types}
+        if len(archs) > 1 or len(counts) > 1:
+            raise ValueError(
+                "all instance types of a pool must share CPU architecture and GPU count "
+                "(the autoscaler builds one node template per pool)"
+            )
+        return types
+
+    @field_validator("max_size")
+    @classmethod
+    def _max_not_below_min(cls, value: int, info: ValidationInfo) -> int:
+        low = info.data.get("min_size")
+        if low is not None and value < low:
+            raise ValueError(f"must be >= minSize ({low})")
+        return value
+
+    @field_validator("desired_size")
+    @classmethod
+    def _desired_in_range(cls, value: int | None, info: ValidationInfo) -> int | None:
+        low, high = info.data.get("min_size"), info.data.get("max_size")
+        if value is not None and low is not None and high is not None and not low <= value <= high:
+            raise ValueError(f"must be between minSize ({low}) and maxSize ({high})")
+        return value
+
+    @property
+    def gpus_per_node(self) -> int:
+        return gpu_count(self.instance_types[0])
+
+    @property
+    def gpu_model(self) -> str:
+        return gpu_family(self.instance_types[0]).gpu_model
+
+    @property
+    def initial_size(self) -> int:
+        return self.min_size if self.desired_size is None else self.desired_size
+
+
+def _default_gpu_pools() -> list[GpuPool]:
+    return [
+        GpuPool(name="inference", purpose="inference", instance_types=["g6.xlarge"],
+                capacity_type="on-demand", min_size=1, max_size=4),
+        GpuPool(name="training", purpose="training", instance_types=["g6.12xlarge"],
+                capacity_type="spot", min_size=0, max_size=2),
+    ]  # fmt: skip
+
+
+class StackConfig(_Model):
+    """The whole stack config. Field docs are the `description`s in Pulumi.yaml."""
+
+    target: Literal["aws", "local"] = "local"
+    environment: Literal["dev", "prod"] = "dev"
+    owner: str = Field("platform-team", min_length=1)
+    cost_center: str = Field("ai-platform", min_length=1)
+    # AWS
+    region: str = Field("", validate_default=True)
+    availability_zones: Annotated[int, Field(ge=2, le=6)] = 2
+    vpc_cidr: Annotated[str, AfterValidator(_vpc_cidr)] = "10.0.0.0/16"
+    nat_gateway_per_az: bool = False
+    kubernetes_version: str = "1.35"
+    cluster_endpoint_public_cidrs: list[Cidr] = []
+    cluster_admin_arns: list[Annotated[str, _pattern(_ADMIN_ARN, "an IAM role or user ARN")]] = []
+    system_instance_type: str = "m7i.large"
+    system_min_size: Annotated[int, Field(ge=1, le=100)] = 2
+    system_max_size: Annotated[int, Field(ge=1, le=100)] = 4
+    gpu_pools: list[GpuPool] = Field(default_factory=_default_gpu_pools)
+    # Kafka
+    kafka_mode: Literal["provisioned", "serverless"] = "provisioned"
+    kafka_version: str = "3.9.x"
+    kafka_broker_instance_type: str = "kafka.m7g.large"
+    kafka_brokers: Annotated[int, Field(ge=1, le=30)] = 2
+    kafka_volume_size_gb: Annotated[int, Field(ge=1, le=16384)] = 100
+    # Object storage
+    storage_force_destroy: bool = False
+    checkpoint_retention_days: Annotated[int, Field(ge=1, le=3650)] = 14
+    noncurrent_version_retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    storage_estimate_gb: Annotated[int, Field(ge=0)] = 500
+    # Local target
+    kubeconfig_context: str = ""
+    image_registry: str = "localhost:5001/ascent"
+    # Images
+    image_tag: Annotated[str, _pattern(_IMAGE_TAG, "a Docker tag or sha256 digest")] = "0.1.0"
+    # Add-ons
+    enable_metrics_server: bool = True
+    enable_keda: bool = True
+    enable_nvidia_device_plugin: bool = True
+    enable_gpu_operator: bool = False
+    enable_monitoring: bool = False
+    enable_cluster_autoscaler: bool = True
+    # Workloads
+    training_nodes: Annotated[int, Field(ge=1, le=64)] = 1
+    training_active_deadline_seconds: Annotated[int, Field(ge=60)] = 86400
+    training_schedule: str = ""
+    inference_min_replicas: Annotated[int, Field(ge=1, le=100)] = 2
+    inference_max_replicas: Annotated[int, Field(ge=1, le=100)] = 8
+    inference_use_gpu: bool = False
+    scorer_min_replicas: Annotated[int, Field(ge=0, le=100)] = 0
+    scorer_max_replicas: Annotated[int, Field(ge=1, le=100)] = 6
+    scorer_lag_threshold: Annotated[int, Field(ge=1)] = 1000
+    # Guardrails
+    monthly_budget_usd: Annotated[int, Field(ge=0)] = 25000
+    max_gpu_nodes: Annotated[int, Field(ge=0)] = 16
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("target") == "aws":
+            if not value:
+                raise ValueError("is required when target is aws (e.g. us-east-1)")
+            if not _REGION.match(value):
+                raise ValueError("must be an AWS region such as us-east-1")
+        return value
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _k8s_version(cls, value: str) -> str:
+        if value not in SUPPORTED_KUBERNETES_VERSIONS:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_KUBERNETES_VERSIONS)}")
+        return value
+
+    @field_validator("cluster_endpoint_public_cidrs")
+    @classmethod
+    def _endpoint_cidrs(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if value and info.data.get("environment") == "prod":
+            raise ValueError("must be empty in prod: the API endpoint is private-only there")
+        return value
+
+    @field_validator("system_max_size")
+    @classmethod
+    def _system_max(cls, value: int, info: ValidationInfo) -> int:
+        low = info.data.get("system_min_size")
+        if low is not None and value < low:
+            raise ValueError(f"must be >= systemMinSize ({low})")
+        return value
+
+    @field_validator("gpu_pools")
+    @classmethod
+    def _unique_pools(cls, pools: list[GpuPool]) -> list[GpuPool]:
+        names = [p.name for p in pools]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"pool names must be unique (repeated: {', '.join(dupes)})")
+        return pools
+
+    @field_validator("kafka_brokers")
+    @classmethod
+    def _brokers_per_az(cls, value: int, info: ValidationInfo) -> int:
+        azs = info.data.get("availability_zones")
+        if info.data.get("target") == "aws" and azs and value % azs:
+            raise ValueError(f"must be a multiple of availabilityZones ({azs})")
+        return value
+
+    @field_validator("image_tag")
+    @classmethod
+    def _not_latest(cls, value: str) -> str:
+        if value == "latest":
+            raise ValueError("must pin an image: `latest` is refused (use the commit SHA)")
+        return value
+
+    @field_validator("training_schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if value and not _CRON.match(value):
+            raise ValueError("must be empty (no schedule) or a 5-field cron expression")
+        return value
+
+    @field_validator("inference_max_replicas")
+    @classmethod
+    def _inference_max(cls, value: int, info: ValidationInfo) -> int:
+        low = info.data.get("inference_min_replicas")
+        if low is not None and value < low:
+            raise ValueError(f"must be >= inferenceMinReplicas ({low})")
+        return value
+
+    @field_validator("inference_use_gpu")
+    @classmethod
+    def _inference_pool(cls, value: bool, info: ValidationInfo) -> bool:
+        pools = info.data.get("gpu_pools")
+        if value and pools is not None and not any(p.purpose == "inference" for p in pools):
+            raise ValueError("needs a gpuPools entry with purpose inference")
+        return value
+
+    @field_validator("scorer_max_replicas")
+    @classmethod
+    def _scorer_max(cls, value: int, info: ValidationInfo) -> int:
+        low = info.data.get("scorer_min_replicas")
+        if low is not None and value < low:
+            raise ValueError(f"must be >= scorerMinReplicas ({low})")
+        return value
+
+    def pools(self, purpose: str) -> list[GpuPool]:
+        return [p for p in self.gpu_pools if p.purpose == purpose]
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The keys a nested model accepts at `loc`, for the message about an unknown key."""
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = next((f for n, f in model.model_fields.items() if part in (n, f.alias)), None)
+        inner = getattr(field.annotation, "__args__", (field.annotation,)) if field else ()
+        model = next((a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)), model)
+    return sorted(f.alias or n for n, f in model.model_fields.items())
+
+
+def _key(loc: tuple[int | str, ...]) -> str:
+    out = NAMESPACE + ":"
+    for i, part in enumerate(loc):
+        out += f"[{part}]" if isinstance(part, int) else ("." if i else "") + str(part)
+    return out
+
+
+def _describe(error: Any) -> str:
+    loc = tuple(error["loc"])
+    key = _key(loc)
+    value = json.dumps(error.get("input"), default=str)
+    if error["type"] == "extra_forbidden":
+        allowed = _allowed_keys(StackConfig, loc)
+        near = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        return f"{key}: unknown key{hint}; allowed keys: {', '.join(allowed)}"
+    if error["type"] == "missing":
+        return f"{key}: is required"
+    msg = error["msg"].removeprefix("Value error, ")
+    return f"{key} = {value}: {msg}"
+
+
+def _decode(value: Any) -> Any:
+    """The CLI hands every value over as a string; structured values as JSON."""
+    if isinstance(value, str) and value[:1] in ("[", "{"):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def parse_config(raw: Mapping[str, Any]) -> StackConfig:
+    """Validate a stack's `ascent:*` values (namespace optional) into a `StackConfig`."""
+    values = {k.removeprefix(f"{NAMESPACE}:"): _decode(v) for k, v in raw.items()}
+    try:
+        return StackConfig.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError([_describe(e) for e in exc.errors()]) from None
+
+
+def _raw_pulumi_config() -> dict[str, Any]:
+    """Every config value the engine handed to this program (CLI env, or set_all_config)."""
+    from pulumi.runtime import config as runtime_config
+
+    merged: dict[str, Any] = json.loads(os.environ.get("PULUMI_CONFIG", "{}"))
+    merged.update(runtime_config.CONFIG.get())
+    return merged
+
+
+def load_config() -> StackConfig:
+    """Read and validate the `ascent` namespace of the running stack's config."""
+    raw = _raw_pulumi_config()
+    return parse_config({k: v for k, v in raw.items() if k.startswith(f"{NAMESPACE}:")})

@@ -1,0 +1,1 @@
+"""The CrossGuard policy pack: security, GPU hygiene and cost guardrails."""
