@@ -21,8 +21,10 @@ def time_plan(stack: str) -> float:
     start = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "infra.cli", "plan", "--stack", stack, "--format", "json"],
-        cwd=ROOT, check=True, capture_output=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - start
 
 

@@ -82,8 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     plan = sub.add_parser("plan", help="show what `pulumi up` would create, offline")
     plan.add_argument("--stack", default="aws-prod", help="stack name (Pulumi.<stack>.yaml)")
     plan.add_argument("--format", choices=("table", "json"), default="table")
-    plan.add_argument("--project-dir", type=Path, default=PROJECT_ROOT,
-                      help="folder holding Pulumi.yaml (default: this checkout)")  # fmt: skip
+    plan.add_argument(
+        "--project-dir",
+        type=Path,
+        default=PROJECT_ROOT,
+        help="folder holding Pulumi.yaml (default: this checkout)",
+    )
     plan.set_defaults(func=cmd_plan)
     return parser
 

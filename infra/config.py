@@ -177,11 +177,23 @@ class GpuPool(_Model):
 
 def _default_gpu_pools() -> list[GpuPool]:
     return [
-        GpuPool(name="inference", purpose="inference", instance_types=["g6.xlarge"],
-                capacity_type="on-demand", min_size=1, max_size=4),
-        GpuPool(name="training", purpose="training", instance_types=["g6.12xlarge"],
-                capacity_type="spot", min_size=0, max_size=2),
-    ]  # fmt: skip
+        GpuPool(
+            name="inference",
+            purpose="inference",
+            instance_types=["g6.xlarge"],
+            capacity_type="on-demand",
+            min_size=1,
+            max_size=4,
+        ),
+        GpuPool(
+            name="training",
+            purpose="training",
+            instance_types=["g6.12xlarge"],
+            capacity_type="spot",
+            min_size=0,
+            max_size=2,
+        ),
+    ]
 
 
 class StackConfig(_Model):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,23 +121,60 @@ class OfflineMocks(pulumi.runtime.Mocks):
     def __init__(self, region: str):
         self.region = region
 
+    def _computed(self, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Attributes the provider would compute that the program reads."""
+        r, a = self.region, MOCK_ACCOUNT
+        physical = inputs.get("name") or inputs.get("bucket") or f"{name}-mock"
+        if typ == "aws:eks/cluster:Cluster":
+            return {
+                "arn": f"arn:aws:eks:{r}:{a}:cluster/{physical}",
+                "endpoint": f"https://{physical}.gr7.{r}.eks.amazonaws.com",
+                "certificateAuthority": {"data": "bW9jay1jYQ=="},
+                "vpcConfig": {
+                    **inputs.get("vpcConfig", {}),
+                    "clusterSecurityGroupId": f"sg-{name}",
+                },
+            }
+        if typ == "aws:eks/nodeGroup:NodeGroup":
+            return {"resources": [{"autoscalingGroups": [{"name": f"eks-{name}-asg"}]}]}
+        if typ in ("aws:msk/cluster:Cluster", "aws:msk/serverlessCluster:ServerlessCluster"):
+            cluster = inputs.get("clusterName", name)
+            return {
+                "arn": f"arn:aws:kafka:{r}:{a}:cluster/{cluster}/0000-mock-uuid",
+                "bootstrapBrokersSaslIam": f"b-1.{cluster}.kafka.{r}.amazonaws.com:9098",
+            }
+        if typ == "aws:s3/bucket:Bucket":
+            return {"bucket": physical, "arn": f"arn:aws:s3:::{physical}"}
+        if typ == "aws:ecr/repository:Repository":
+            return {"repositoryUrl": f"{a}.dkr.ecr.{r}.amazonaws.com/{physical}"}
+        if typ == "aws:iam/role:Role":
+            return {"arn": f"arn:aws:iam::{a}:role/{physical}"}
+        if typ == "aws:kms/key:Key":
+            return {"arn": f"arn:aws:kms:{r}:{a}:key/{name}", "keyId": name}
+        if typ == "aws:ec2/launchTemplate:LaunchTemplate":
+            return {"latestVersion": 1}
+        return {}
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
-        state = dict(args.inputs)
+        state = {**args.inputs, **self._computed(args.typ, args.name, args.inputs)}
         module = args.typ.split(":")[1] if args.typ.count(":") >= 2 else ""
         service = module.split("/")[0]
         state.setdefault("arn", f"arn:aws:{service}:{self.region}:{MOCK_ACCOUNT}:{args.name}")
         state.setdefault("name", args.name)
         return f"{args.name}-id", state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             zones = [f"{self.region}{c}" for c in "abcdef"]
-            return {"names": zones, "zoneIds": [f"use1-az{i}" for i in range(1, 7)]}, None
+            return {"names": zones, "zoneIds": [f"use1-az{i}" for i in range(1, 7)]}, []
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": MOCK_ACCOUNT, "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:user/ci"}, None
+            return {"accountId": MOCK_ACCOUNT, "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:user/ci"}, []
         if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}, None
-        return dict(args.args), None
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}, []
+        if args.token == "aws:msk/getBootstrapBrokers:getBootstrapBrokers":
+            host = f"boot-mock.kafka-serverless.{self.region}.amazonaws.com:9098"
+            return {"bootstrapBrokersSaslIam": host}, []
+        return dict(args.args), []
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -173,6 +210,32 @@ async def _resolve(outputs: dict[str, Any], into: Inventory) -> None:
             into.secret_outputs.add(key)
 
 
+def run_function(
+    program: Callable[[], dict[str, Any] | None],
+    stack: str = "test",
+    config: dict[str, str] | None = None,
+    region: str = "us-east-1",
+) -> Inventory:
+    """Run any function that declares resources under the same mocks; return its inventory.
+
+    For unit tests of one component; `config` is the raw config map (`{"ascent:key": "value"}`).
+    """
+    settings.ROOT.set(None)
+    pulumi.runtime.set_all_config(config or {})
+    monitor = RecordingMonitor(OfflineMocks(region))
+    pulumi.runtime.set_mocks(
+        monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
+    )
+    inventory = Inventory(stack=stack)
+
+    def body() -> None:
+        _sync_await(_resolve(program() or {}, inventory))
+
+    _sync_await(run_pulumi_func(body))
+    inventory.resources = monitor.registered
+    return inventory
+
+
 def run_program(
     stack: str, root: Path = PROJECT_ROOT, overrides: dict[str, Any] | None = None
 ) -> Inventory:
@@ -183,16 +246,5 @@ def run_program(
     from infra.program import main
 
     config = stack_config(stack, root, overrides)
-    settings.ROOT.set(None)
-    pulumi.runtime.set_all_config(config)
-    monitor = RecordingMonitor(OfflineMocks(config.get(f"{PROJECT}:region") or "us-east-1"))
-    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False,
-                             monitor=monitor)  # fmt: skip
-    inventory = Inventory(stack=stack)
-
-    def program() -> None:
-        _sync_await(_resolve(main(), inventory))
-
-    _sync_await(run_pulumi_func(program))
-    inventory.resources = monitor.registered
-    return inventory
+    region = config.get(f"{PROJECT}:region") or "us-east-1"
+    return run_function(main, stack=stack, config=config, region=region)

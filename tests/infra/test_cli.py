@@ -45,10 +45,21 @@ def test_invalid_config_is_one_line_naming_every_key_without_traceback(tmp_path)
         "config:\n  ascent:target: aws\n  ascent:monthlyBudgetUsd: -1\n  ascent:colour: red\n"
     )
     proc = subprocess.run(
-        [sys.executable, "-m", "infra.cli", "plan", "--stack", "bad",
-         "--project-dir", str(tmp_path)],
-        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "infra.cli",
+            "plan",
+            "--stack",
+            "bad",
+            "--project-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert proc.stdout == ""
     lines = proc.stderr.strip().splitlines()

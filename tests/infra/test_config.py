@@ -135,8 +135,9 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("raw", "key", "allowed"), [c[1:] for c in INVALID],
-                         ids=[c[0] for c in INVALID])  # fmt: skip
+@pytest.mark.parametrize(
+    ("raw", "key", "allowed"), [c[1:] for c in INVALID], ids=[c[0] for c in INVALID]
+)
 def test_invalid_config_names_the_key_and_what_is_allowed(raw, key, allowed):
     found = problems(raw)
     assert len(found) == 1, found
