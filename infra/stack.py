@@ -5,19 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from infra.aws.target import aws_outputs, build_aws_target
 from infra.config import StackConfig
-from infra.tags import default_tags, deployment_id
-
-
-def _aws_provider(config: StackConfig) -> aws.Provider:
-    return aws.Provider(
-        "aws",
-        region=config.region,
-        default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags(config)),
-    )
+from infra.tags import deployment_id
 
 
 def _local_provider(config: StackConfig) -> k8s.Provider:
@@ -36,8 +28,8 @@ def build_stack(config: StackConfig) -> dict[str, Any]:
         "deploymentId": deployment_id(pulumi.get_project(), pulumi.get_stack()),
     }
     if config.target == "aws":
-        _aws_provider(config)
         outputs["region"] = config.region
+        outputs.update(aws_outputs(build_aws_target(config)))
     else:
         _local_provider(config)
     return outputs

@@ -1,0 +1,91 @@
+"""cluster-autoscaler: a pinned Helm release with its own Pod Identity role.
+
+Expander `priority,least-waste`: prefer spot pools (cheaper, for training) when several pools fit,
+then the one that wastes least; idle GPU nodes are removed after 10 minutes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.aws.identity import WorkloadRole, WorkloadRoleArgs, autoscaler_policy
+from infra.aws.node_pools import LABEL_PREFIX
+
+CHART = "cluster-autoscaler"
+CHART_VERSION = "9.56.0"
+CHART_REPO = "https://kubernetes.github.io/autoscaler"
+NAMESPACE = "kube-system"
+SERVICE_ACCOUNT = "cluster-autoscaler"
+
+
+def expander_priorities() -> dict[str, list[str]]:
+    """Higher wins; the patterns match node group (ASG) names, which carry the capacity type.
+    Keys are strings: Helm values travel as JSON objects."""
+    return {"50": [".*-spot-.*"], "10": [".*"]}
+
+
+def chart_values(cluster_name: str, region: str) -> dict[str, Any]:
+    return {
+        "cloudProvider": "aws",
+        "awsRegion": region,
+        "autoDiscovery": {"clusterName": cluster_name},
+        "rbac": {"serviceAccount": {"create": True, "name": SERVICE_ACCOUNT}},
+        "extraArgs": {
+            "expander": "priority,least-waste",
+            "balance-similar-node-groups": True,
+            "skip-nodes-with-system-pods": False,
+            "scale-down-unneeded-time": "10m",
+            "scale-down-delay-after-add": "10m",
+            "scale-down-utilization-threshold": 0.5,
+            "max-node-provision-time": "15m",
+        },
+        "expanderPriorities": expander_priorities(),
+        "priorityClassName": "system-cluster-critical",
+        "nodeSelector": {f"{LABEL_PREFIX}/pool": "system"},
+        "resources": {
+            "requests": {"cpu": "100m", "memory": "300Mi"},
+            "limits": {"cpu": "500m", "memory": "600Mi"},
+        },
+    }
+
+
+@dataclass(frozen=True)
+class ClusterAutoscalerArgs:
+    cluster_name: str
+    region: str
+    nodegroup_arn_prefix: pulumi.Input[str]
+
+
+class ClusterAutoscaler(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: ClusterAutoscalerArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("ascent:aws:ClusterAutoscaler", name, None, opts)
+        self.role = WorkloadRole(
+            f"{name}-identity",
+            WorkloadRoleArgs(
+                cluster_name=args.cluster_name,
+                namespace=NAMESPACE,
+                service_account=SERVICE_ACCOUNT,
+                policy=pulumi.Output.from_input(args.nodegroup_arn_prefix).apply(
+                    lambda prefix: autoscaler_policy(args.cluster_name, prefix)
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name="cluster-autoscaler",
+            chart=CHART,
+            version=CHART_VERSION,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
+            namespace=NAMESPACE,
+            values=chart_values(args.cluster_name, args.region),
+            atomic=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role]),
+        )
+        self.register_outputs({"roleArn": self.role.arn})

@@ -1,0 +1,212 @@
+"""EKS managed node groups: the system pool and the GPU pools, each with its own launch template.
+
+The decisions (AMI type, labels, taints, scale-from-zero tags) are small pure functions so they
+can be tested table by table; `NodePool` only wires them into resources.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.catalog import gpu_family, split_instance_type
+from infra.config import GpuPool
+
+LABEL_PREFIX = "ascent.dev"
+GPU_RESOURCE = "nvidia.com/gpu"
+GPU_TAINT = {"key": GPU_RESOURCE, "value": "true", "effect": "NoSchedule"}
+"""Only pods that tolerate it (and ask for GPUs) land on GPU nodes."""
+
+_EKS_EFFECT = {
+    "NoSchedule": "NO_SCHEDULE",
+    "NoExecute": "NO_EXECUTE",
+    "PreferNoSchedule": "PREFER_NO_SCHEDULE",
+}
+_ARM_CPU_FAMILY = re.compile(r"^[a-z]+\d+g")  # m7g, c6gn, r8g: Graviton
+
+
+def ami_type_for(instance_type: str, ami_family: str = "al2023") -> str:
+    """The EKS AMI type for a GPU instance type: NVIDIA AL2023 (default) or Bottlerocket NVIDIA,
+    x86_64 or ARM_64 by the family's CPU. A non-GPU type raises ValueError naming it."""
+    arch = "ARM_64" if gpu_family(instance_type).arch == "arm64" else "x86_64"
+    if ami_family == "al2023":
+        return f"AL2023_{arch}_NVIDIA"
+    if ami_family == "bottlerocket":
+        return f"BOTTLEROCKET_{arch}_NVIDIA"
+    raise ValueError(f"unknown AMI family {ami_family!r} (al2023 or bottlerocket)")
+
+
+def cpu_ami_type(instance_type: str) -> str:
+    family, _ = split_instance_type(instance_type)
+    return "AL2023_ARM_64_STANDARD" if _ARM_CPU_FAMILY.match(family) else "AL2023_x86_64_STANDARD"
+
+
+def root_device_name(ami_type: str) -> str:
+    """The volume the launch template sizes: Bottlerocket keeps images on its data volume."""
+    return "/dev/xvdb" if ami_type.startswith("BOTTLEROCKET") else "/dev/xvda"
+
+
+def gpu_pool_labels(pool: GpuPool) -> dict[str, str]:
+    return {
+        f"{LABEL_PREFIX}/pool": pool.name,
+        f"{LABEL_PREFIX}/purpose": pool.purpose,
+        f"{LABEL_PREFIX}/capacity-type": pool.capacity_type,
+        f"{LABEL_PREFIX}/gpu-model": pool.gpu_model,
+        "nvidia.com/gpu.present": "true",
+    }
+
+
+def eks_taint(taint: dict[str, str]) -> dict[str, str]:
+    """A Kubernetes taint in the EKS API's spelling."""
+    return {"key": taint["key"], "value": taint["value"], "effect": _EKS_EFFECT[taint["effect"]]}
+
+
+def autoscaler_tags(
+    cluster_name: str,
+    labels: dict[str, str],
+    taints: list[dict[str, str]],
+    gpus: int,
+    disk_gb: int,
+) -> dict[str, str]:
+    """ASG tags for cluster-autoscaler: auto-discovery, plus the node template it needs to scale a
+    pool up from zero (it cannot read labels, taints or GPUs off a node that does not exist)."""
+    template = "k8s.io/cluster-autoscaler/node-template"
+    tags = {
+        "k8s.io/cluster-autoscaler/enabled": "true",
+        f"k8s.io/cluster-autoscaler/{cluster_name}": "owned",
+        f"{template}/resources/ephemeral-storage": f"{disk_gb}G",
+    }
+    tags.update({f"{template}/label/{k}": v for k, v in labels.items()})
+    tags.update({f"{template}/taint/{t['key']}": f"{t['value']}:{t['effect']}" for t in taints})
+    if gpus:
+        tags[f"{template}/resources/{GPU_RESOURCE}"] = str(gpus)
+    return tags
+
+
+@dataclass(frozen=True)
+class NodePoolArgs:
+    cluster_name: pulumi.Input[str]
+    node_role_arn: pulumi.Input[str]
+    subnet_ids: Sequence[pulumi.Input[str]]
+    instance_types: list[str]
+    capacity_type: str  # on-demand | spot
+    min_size: int
+    max_size: int
+    desired_size: int
+    disk_size_gb: int
+    ami_type: str
+    labels: dict[str, str]
+    taints: list[dict[str, str]] = field(default_factory=list)
+    asg_tags: dict[str, str] = field(default_factory=dict)
+
+
+def gpu_pool_args(
+    pool: GpuPool,
+    cluster_name: str,
+    node_role_arn: pulumi.Input[str],
+    subnet_ids: Sequence[pulumi.Input[str]],
+) -> NodePoolArgs:
+    labels = gpu_pool_labels(pool)
+    taints = [GPU_TAINT]
+    return NodePoolArgs(
+        cluster_name=cluster_name,
+        node_role_arn=node_role_arn,
+        subnet_ids=subnet_ids,
+        instance_types=pool.instance_types,
+        capacity_type=pool.capacity_type,
+        min_size=pool.min_size,
+        max_size=pool.max_size,
+        desired_size=pool.initial_size,
+        disk_size_gb=pool.disk_size_gb,
+        ami_type=ami_type_for(pool.instance_types[0], pool.ami_family),
+        labels=labels,
+        taints=taints,
+        asg_tags=autoscaler_tags(
+            cluster_name, labels, taints, pool.gpus_per_node, pool.disk_size_gb
+        ),
+    )
+
+
+class NodePool(pulumi.ComponentResource):
+    """A managed node group over a launch template: IMDSv2 only, encrypted gp3, tags propagated."""
+
+    node_group: aws.eks.NodeGroup
+
+    def __init__(self, name: str, args: NodePoolArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("ascent:aws:NodePool", name, None, opts)
+        if not 0 <= args.min_size <= args.desired_size <= args.max_size:
+            raise ValueError(
+                f"node pool {name}: need 0 <= min ({args.min_size}) <= desired "
+                f"({args.desired_size}) <= max ({args.max_size})"
+            )
+        child = pulumi.ResourceOptions(parent=self)
+        tags = {"ascent:node-pool": name}
+        template = aws.ec2.LaunchTemplate(
+            f"{name}-lt",
+            description=f"Ascent node pool {name}",
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled",
+                http_tokens="required",  # IMDSv2 only
+                http_put_response_hop_limit=2,  # containers behind the node's network namespace
+            ),
+            block_device_mappings=[
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    device_name=root_device_name(args.ami_type),
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        volume_size=args.disk_size_gb,
+                        volume_type="gp3",
+                        encrypted="true",
+                        delete_on_termination="true",
+                    ),
+                )
+            ],
+            tag_specifications=[
+                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=tags)
+                for kind in ("instance", "volume", "network-interface")
+            ],
+            update_default_version=True,
+            opts=child,
+        )
+        capacity = args.capacity_type.replace("-", "_").upper()  # ON_DEMAND | SPOT
+        self.node_group = aws.eks.NodeGroup(
+            f"{name}-ng",
+            cluster_name=args.cluster_name,
+            node_group_name_prefix=f"{name}-{args.capacity_type}-",
+            node_role_arn=args.node_role_arn,
+            subnet_ids=args.subnet_ids,
+            instance_types=args.instance_types,
+            capacity_type=capacity,
+            ami_type=args.ami_type,
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=args.min_size, max_size=args.max_size, desired_size=args.desired_size
+            ),
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=template.id, version=template.latest_version.apply(str)
+            ),
+            labels=args.labels,
+            taints=[aws.eks.NodeGroupTaintArgs(**eks_taint(t)) for t in args.taints],
+            tags={**tags, **args.asg_tags},
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # cluster-autoscaler owns the size once the pool exists
+                ignore_changes=["scalingConfig.desiredSize"],
+            ),
+        )
+        # Managed node groups do not copy their tags to the Auto Scaling group they create, and
+        # cluster-autoscaler reads the ASG: tag it directly.
+        asg_name = self.node_group.resources.apply(
+            lambda rs: rs[0].autoscaling_groups[0].name if rs else ""  # type: ignore[index]
+        )
+        for i, (key, value) in enumerate(sorted(args.asg_tags.items())):
+            aws.autoscaling.Tag(
+                f"{name}-asg-tag-{i}",
+                autoscaling_group_name=asg_name,
+                tag=aws.autoscaling.TagTagArgs(key=key, value=value, propagate_at_launch=False),
+                opts=child,
+            )
+        self.register_outputs({"nodeGroupArn": self.node_group.arn})

@@ -1,0 +1,185 @@
+"""The AWS target: everything under an explicit, default-tagged AWS provider.
+
+Network -> EKS -> node pools -> managed add-ons; S3, ECR and MSK beside it; one Pod Identity role
+per workload; cluster-autoscaler once the add-ons are up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from infra.aws.cluster import Cluster, ClusterArgs, ManagedAddons
+from infra.aws.identity import WorkloadRole, WorkloadRoleArgs, workload_policy
+from infra.aws.kafka import Kafka, KafkaArgs
+from infra.aws.network import Network, NetworkArgs
+from infra.aws.node_pools import (
+    LABEL_PREFIX,
+    NodePool,
+    NodePoolArgs,
+    autoscaler_tags,
+    cpu_ami_type,
+    gpu_pool_args,
+)
+from infra.aws.registry import Registry, RegistryArgs
+from infra.aws.storage import ObjectStorage, ObjectStorageArgs
+from infra.config import StackConfig
+from infra.contract import WORKLOADS, WorkloadIdentity
+from infra.tags import default_tags
+
+SYSTEM_DISK_GB = 50
+
+
+def cluster_name_for(stack: str) -> str:
+    return f"ascent-{stack}"
+
+
+@dataclass
+class AwsTarget:
+    """What the AWS target built, for the stack outputs and the Kubernetes layer."""
+
+    provider: aws.Provider
+    network: Network
+    cluster: Cluster
+    node_pools: dict[str, NodePool]
+    storage: ObjectStorage
+    registry: Registry
+    kafka: Kafka
+    roles: dict[str, WorkloadRole]
+
+
+def _system_pool_args(
+    config: StackConfig, cluster: Cluster, network: Network, cluster_name: str
+) -> NodePoolArgs:
+    labels = {f"{LABEL_PREFIX}/pool": "system", f"{LABEL_PREFIX}/purpose": "system"}
+    return NodePoolArgs(
+        cluster_name=cluster.name,
+        node_role_arn=cluster.node_role.arn,
+        subnet_ids=network.private_subnet_ids,
+        instance_types=[config.system_instance_type],
+        capacity_type="on-demand",
+        min_size=config.system_min_size,
+        max_size=config.system_max_size,
+        desired_size=config.system_min_size,
+        disk_size_gb=SYSTEM_DISK_GB,
+        ami_type=cpu_ami_type(config.system_instance_type),
+        labels=labels,
+        asg_tags=autoscaler_tags(cluster_name, labels, [], 0, SYSTEM_DISK_GB),
+    )
+
+
+def _workload_role(
+    w: WorkloadIdentity,
+    cluster: Cluster,
+    storage: ObjectStorage,
+    kafka: Kafka,
+    opts: pulumi.ResourceOptions,
+) -> WorkloadRole:
+    policy = pulumi.Output.all(storage.bucket_arn, storage.kms_key_arn, kafka.cluster_arn).apply(
+        lambda arns: workload_policy(w, arns[0], arns[1], arns[2])
+    )
+    return WorkloadRole(
+        f"{w.name}-identity",
+        WorkloadRoleArgs(cluster.name, w.namespace, w.service_account, policy),
+        opts=opts,
+    )
+
+
+def build_aws_target(config: StackConfig) -> AwsTarget:
+    assert config.target == "aws"
+    provider = aws.Provider(
+        "aws",
+        region=config.region,
+        default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags(config)),
+    )
+    opts = pulumi.ResourceOptions(providers={"aws": provider})
+    name = cluster_name_for(pulumi.get_stack())
+
+    network = Network(
+        "network",
+        NetworkArgs(config.vpc_cidr, config.availability_zones, config.nat_gateway_per_az, name),
+        opts=opts,
+    )
+    cluster = Cluster(
+        "cluster",
+        ClusterArgs(
+            cluster_name=name,
+            region=config.region,
+            kubernetes_version=config.kubernetes_version,
+            subnet_ids=network.private_subnet_ids,
+            public_access_cidrs=config.cluster_endpoint_public_cidrs,
+            admin_arns=config.cluster_admin_arns,
+        ),
+        opts=opts,
+    )
+    pools = {"system": NodePool("system", _system_pool_args(config, cluster, network, name), opts)}
+    for pool in config.gpu_pools:
+        pools[pool.name] = NodePool(
+            f"gpu-{pool.name}",
+            gpu_pool_args(pool, name, cluster.node_role.arn, network.private_subnet_ids),
+            opts=opts,
+        )
+    addons = ManagedAddons(
+        "addons",
+        cluster.name,
+        config.kubernetes_version,
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(depends_on=[pools["system"]])
+        ),
+    )
+    storage = ObjectStorage(
+        "storage",
+        ObjectStorageArgs(
+            force_destroy=config.storage_force_destroy,
+            checkpoint_retention_days=config.checkpoint_retention_days,
+            noncurrent_version_retention_days=config.noncurrent_version_retention_days,
+        ),
+        opts=opts,
+    )
+    registry = Registry("registry", RegistryArgs(force_delete=config.storage_force_destroy), opts)
+    kafka = Kafka(
+        "kafka",
+        KafkaArgs(
+            mode=config.kafka_mode,
+            version=config.kafka_version,
+            broker_instance_type=config.kafka_broker_instance_type,
+            brokers=config.kafka_brokers,
+            volume_size_gb=config.kafka_volume_size_gb,
+            environment=config.environment,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            client_security_group_id=cluster.security_group_id,
+        ),
+        opts=opts,
+    )
+    roles = {w.name: _workload_role(w, cluster, storage, kafka, opts) for w in WORKLOADS.values()}
+    if config.enable_cluster_autoscaler:
+        ClusterAutoscaler(
+            "cluster-autoscaler",
+            ClusterAutoscalerArgs(
+                cluster_name=name,
+                region=config.region,
+                nodegroup_arn_prefix=cluster.arn.apply(
+                    lambda arn: arn.replace(":cluster/", ":nodegroup/")
+                ),
+            ),
+            opts=pulumi.ResourceOptions(
+                providers={"aws": provider, "kubernetes": cluster.provider}, depends_on=[addons]
+            ),
+        )
+    return AwsTarget(provider, network, cluster, pools, storage, registry, kafka, roles)
+
+
+def aws_outputs(target: AwsTarget) -> dict[str, object]:
+    return {
+        "clusterName": target.cluster.name,
+        "clusterEndpoint": target.cluster.endpoint,
+        "kubeconfig": target.cluster.kubeconfig,
+        "bucketName": target.storage.bucket_name,
+        "kafkaBootstrapBrokers": target.kafka.bootstrap_brokers,
+        "repositoryUrls": target.registry.repository_urls,
+        "roleArns": {name: role.arn for name, role in target.roles.items()},
+    }

@@ -1,0 +1,79 @@
+"""The AWS target as a whole: tags, outputs, MSK/S3 wiring, autoscaler, config variations."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra.aws.autoscaler import CHART_VERSION
+from infra.tags import deployment_id
+
+
+@pytest.mark.parametrize("stack", ["aws-dev", "aws-prod"])
+def test_provider_default_tags(inventories, stack):
+    tags = json.loads(inventories[stack].named("aws").inputs["defaultTags"])["tags"]
+    assert tags["ascent:deployment-id"] == deployment_id("ascent", stack)
+    assert tags["ascent:environment"] == ("prod" if stack == "aws-prod" else "dev")
+    assert (tags["owner"], tags["cost-center"]) == ("platform-team", "ai-platform")
+
+
+@pytest.mark.parametrize("stack", ["aws-dev", "aws-prod"])
+def test_outputs(inventories, stack):
+    out = inventories[stack].outputs
+    assert out["clusterName"] == f"ascent-{stack}"
+    assert out["clusterEndpoint"].startswith("https://")
+    assert out["kafkaBootstrapBrokers"].endswith(":9098")
+    assert set(out["repositoryUrls"]) == {"training", "inference"}
+    assert set(out["roleArns"]) == {"trainer", "inference", "scorer"}
+    assert out["bucketName"]
+
+
+def test_msk_sits_in_private_subnets_behind_the_cluster_security_group(inventories):
+    inv = inventories["aws-prod"]
+    msk = inv.of_type("aws:msk/cluster:Cluster")[0].inputs
+    assert msk["numberOfBrokerNodes"] == 3
+    assert set(msk["brokerNodeGroupInfo"]["clientSubnets"]) == {
+        f"network-private-{i}-id" for i in range(3)
+    }
+    ingress = inv.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert [(r.inputs["fromPort"], r.inputs["referencedSecurityGroupId"]) for r in ingress] == [
+        (9098, "sg-cluster-eks")
+    ]
+
+
+def test_msk_serverless_in_dev(run_stack):
+    inv = run_stack("aws-dev", kafkaMode="serverless")
+    assert not inv.of_type("aws:msk/cluster:Cluster")
+    serverless = inv.of_type("aws:msk/serverlessCluster:ServerlessCluster")
+    assert len(serverless) == 1
+    assert serverless[0].inputs["clientAuthentication"]["sasl"]["iam"]["enabled"] is True
+    assert inv.outputs["kafkaBootstrapBrokers"].endswith(":9098")
+    scorer = json.loads(inv.named("scorer-identity-policy").inputs["policy"])
+    assert any("kafka-cluster:ReadData" in s["Action"] for s in scorer["Statement"])
+
+
+def test_force_destroy_only_where_config_allows(inventories):
+    assert inventories["aws-dev"].named("storage-bucket").inputs["forceDestroy"] is True
+    assert inventories["aws-prod"].named("storage-bucket").inputs["forceDestroy"] is False
+
+
+def test_cluster_autoscaler_release(inventories):
+    inv = inventories["aws-prod"]
+    release = inv.of_type("kubernetes:helm.sh/v3:Release")
+    ca = next(r for r in release if r.name == "cluster-autoscaler-release")
+    assert (ca.inputs["chart"], ca.inputs["version"]) == ("cluster-autoscaler", CHART_VERSION)
+    assert ca.inputs["repositoryOpts"]["repo"] == "https://kubernetes.github.io/autoscaler"
+    values = ca.inputs["values"]
+    assert values["autoDiscovery"]["clusterName"] == "ascent-aws-prod"
+    assert values["extraArgs"]["expander"] == "priority,least-waste"
+    assert values["expanderPriorities"]["50"] == [".*-spot-.*"]
+    assert values["rbac"]["serviceAccount"]["name"] == "cluster-autoscaler"
+
+
+def test_cluster_autoscaler_can_be_turned_off(run_stack):
+    inv = run_stack("aws-dev", enableClusterAutoscaler=False)
+    assert not inv.of_type("kubernetes:helm.sh/v3:Release")
+    sas = {r.inputs["serviceAccount"] for r in
+           inv.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")}  # fmt: skip
+    assert "cluster-autoscaler" not in sas
