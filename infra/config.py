@@ -35,9 +35,10 @@ SUPPORTED_KUBERNETES_VERSIONS = ("1.34", "1.35", "1.36")
 # EKS versions in standard support on 2026-11-29 (1.34 leaves it 2026-12-02); source:
 # docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html
 
+MSK_MAX_AZS = 3  # a provisioned MSK cluster takes two or three client subnets
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _ADMIN_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
-_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$")
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _CRON = re.compile(r"^(\S+\s+){4}\S+$")
 
@@ -116,7 +117,9 @@ class GpuPool(_Model):
     def _from_spec(cls, value: Any) -> Any:
         return parse_pool_spec(value)
 
-    name: Annotated[str, _pattern(_NAME, "kebab-case, 2-32 characters")]
+    name: Annotated[
+        str, _pattern(_NAME, "kebab-case, 2-20 characters (it prefixes node group names)")
+    ]
     purpose: Literal["training", "inference"]
     instance_types: list[str] = Field(min_length=1)
     capacity_type: Literal["on-demand", "spot"] = "on-demand"
@@ -297,8 +300,11 @@ class StackConfig(_Model):
     @classmethod
     def _brokers_per_az(cls, value: int, info: ValidationInfo) -> int:
         azs = info.data.get("availability_zones")
-        if info.data.get("target") == "aws" and azs and value % azs:
-            raise ValueError(f"must be a multiple of availabilityZones ({azs})")
+        if info.data.get("target") == "aws" and azs and value % min(azs, MSK_MAX_AZS):
+            raise ValueError(
+                f"must be a multiple of the AZs MSK spans ({min(azs, MSK_MAX_AZS)}: "
+                f"availabilityZones, at most {MSK_MAX_AZS})"
+            )
         return value
 
     @field_validator("image_tag")

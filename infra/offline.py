@@ -42,6 +42,7 @@ class Resource:
     parent: str
     provider: str
     custom: bool
+    dependencies: tuple[str, ...] = ()
 
 
 @dataclass
@@ -67,6 +68,31 @@ class Inventory:
 
     def children(self, parent_urn: str) -> list[Resource]:
         return [r for r in self.resources if r.parent == parent_urn]
+
+    def depends_on(self, res: Resource, other: Resource) -> bool:
+        """Whether `res` waits for `other`: through its dependencies, its parents', and theirs.
+        Depending on a component means waiting for all of its children."""
+        targets = {other.urn}
+        parent = self.by_urn(other.parent)
+        while parent is not None:
+            targets.add(parent.urn)
+            parent = self.by_urn(parent.parent)
+        seen: set[str] = set()
+        todo = [res.urn]
+        while todo:
+            urn = todo.pop()
+            if urn in seen:
+                continue
+            seen.add(urn)
+            node = self.by_urn(urn)
+            if node is None:
+                continue
+            if targets & set(node.dependencies) and urn != other.urn:
+                return True
+            todo.extend(node.dependencies)
+            if node.parent:
+                todo.append(node.parent)
+        return False
 
     def custom(self) -> Iterator[Resource]:
         return (r for r in self.resources if r.custom)
@@ -197,6 +223,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     parent=request.parent,
                     provider=request.provider,
                     custom=request.custom,
+                    dependencies=tuple(request.dependencies),
                 )
             )
         return response

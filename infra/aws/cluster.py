@@ -135,6 +135,8 @@ class Cluster(pulumi.ComponentResource):
                 bootstrap_cluster_creator_admin_permissions=True,
             ),
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
+            # the managed add-ons below replace the self-managed ones EKS would install
+            bootstrap_self_managed_addons=False,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]),
         )
         for i, arn in enumerate(args.admin_arns):
@@ -154,7 +156,13 @@ class Cluster(pulumi.ComponentResource):
             assume_role_policy=assume_role_policy("ec2.amazonaws.com"),
             opts=child,
         )
-        for policy in ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly"):
+        # aws-node (vpc-cni) uses the node role: it must assign pod IPs before the pod identity
+        # agent, itself a pod, can serve credentials to anything.
+        for policy in (
+            "AmazonEKSWorkerNodePolicy",
+            "AmazonEC2ContainerRegistryPullOnly",
+            "AmazonEKS_CNI_Policy",
+        ):
             aws.iam.RolePolicyAttachment(
                 f"{name}-node-{policy}",
                 role=self.node_role.name,
@@ -178,43 +186,26 @@ class Cluster(pulumi.ComponentResource):
         self.register_outputs({"name": self.name, "endpoint": self.endpoint})
 
 
-class ManagedAddons(pulumi.ComponentResource):
-    """vpc-cni, coredns, kube-proxy and eks-pod-identity-agent at pinned versions.
+NODE_ADDONS = ("eks-pod-identity-agent", "vpc-cni", "kube-proxy")
+"""Installed before any node: a node needs a CNI (and kube-proxy) to become Ready."""
+CLUSTER_ADDONS = ("coredns",)
+"""Installed once the system pool is up: they run as Deployments."""
 
-    vpc-cni gets its AWS permissions through a pod identity association, not the node role.
-    """
+
+class ManagedAddons(pulumi.ComponentResource):
+    """EKS managed add-ons at the versions pinned in the catalog for the cluster's Kubernetes."""
 
     def __init__(
         self,
         name: str,
         cluster_name: pulumi.Input[str],
         kubernetes_version: str,
+        addons: tuple[str, ...],
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("ascent:aws:ManagedAddons", name, None, opts)
         versions = EKS_ADDON_VERSIONS[kubernetes_version]
-        child = pulumi.ResourceOptions(parent=self)
-        cni_role = aws.iam.Role(
-            f"{name}-vpc-cni",
-            assume_role_policy=assume_role_policy(POD_IDENTITY_PRINCIPAL, tag_session=True),
-            opts=child,
-        )
-        aws.iam.RolePolicyAttachment(
-            f"{name}-vpc-cni",
-            role=cni_role.name,
-            policy_arn="arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
-            opts=child,
-        )
-        agent = aws.eks.Addon(
-            f"{name}-eks-pod-identity-agent",
-            cluster_name=cluster_name,
-            addon_name="eks-pod-identity-agent",
-            addon_version=versions["eks-pod-identity-agent"],
-            resolve_conflicts_on_create="OVERWRITE",
-            resolve_conflicts_on_update="OVERWRITE",
-            opts=child,
-        )
-        for addon in ("vpc-cni", "coredns", "kube-proxy"):
+        for addon in addons:
             aws.eks.Addon(
                 f"{name}-{addon}",
                 cluster_name=cluster_name,
@@ -222,13 +213,6 @@ class ManagedAddons(pulumi.ComponentResource):
                 addon_version=versions[addon],
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="OVERWRITE",
-                pod_identity_associations=[
-                    aws.eks.AddonPodIdentityAssociationArgs(
-                        role_arn=cni_role.arn, service_account="aws-node"
-                    )
-                ]
-                if addon == "vpc-cni"
-                else None,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[agent]),
+                opts=pulumi.ResourceOptions(parent=self),
             )
         self.register_outputs({})

@@ -50,7 +50,10 @@ class Network(pulumi.ComponentResource):
         super().__init__("ascent:aws:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         zones = aws.get_availability_zones_output(
-            state="available", opts=pulumi.InvokeOutputOptions(parent=self)
+            state="available",
+            # only regular AZs: opted-in Local and Wavelength Zones host neither EKS nor MSK
+            filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
+            opts=pulumi.InvokeOutputOptions(parent=self),
         ).names
         public_cidrs, private_cidrs = subnet_cidrs(args.cidr, args.az_count)
         cluster_tag = {f"kubernetes.io/cluster/{args.cluster_name}": "shared"}

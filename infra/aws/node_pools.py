@@ -107,13 +107,14 @@ class NodePoolArgs:
 def gpu_pool_args(
     pool: GpuPool,
     cluster_name: str,
+    eks_cluster_name: pulumi.Input[str],
     node_role_arn: pulumi.Input[str],
     subnet_ids: Sequence[pulumi.Input[str]],
 ) -> NodePoolArgs:
     labels = gpu_pool_labels(pool)
     taints = [GPU_TAINT]
     return NodePoolArgs(
-        cluster_name=cluster_name,
+        cluster_name=eks_cluster_name,  # the cluster's output: the node group waits for it
         node_role_arn=node_role_arn,
         subnet_ids=subnet_ids,
         instance_types=pool.instance_types,

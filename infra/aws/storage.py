@@ -149,7 +149,8 @@ def _lifecycle_rules(
 ) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:
     """Noncurrent versions expire everywhere; checkpoints expire; stale uploads are aborted."""
     rule = aws.s3.BucketLifecycleConfigurationRuleArgs
-    everything = aws.s3.BucketLifecycleConfigurationRuleFilterArgs()
+    # An explicit empty prefix: an empty filter block is an invalid attribute combination.
+    everything = aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix="")
     return [
         rule(
             id="expire-noncurrent-versions",

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
-from infra.aws.cluster import Cluster, ClusterArgs, ManagedAddons
+from infra.aws.cluster import CLUSTER_ADDONS, NODE_ADDONS, Cluster, ClusterArgs, ManagedAddons
 from infra.aws.identity import WorkloadRole, WorkloadRoleArgs, workload_policy
 from infra.aws.kafka import Kafka, KafkaArgs
 from infra.aws.network import Network, NetworkArgs
@@ -26,8 +26,15 @@ from infra.aws.node_pools import (
 )
 from infra.aws.registry import Registry, RegistryArgs
 from infra.aws.storage import ObjectStorage, ObjectStorageArgs
-from infra.config import StackConfig
-from infra.contract import WORKLOADS, WorkloadIdentity
+from infra.config import MSK_MAX_AZS, StackConfig
+from infra.contract import (
+    WORKLOADS,
+    GpuPoolInfo,
+    KafkaAccess,
+    ObjectStoreAccess,
+    PlatformContract,
+    WorkloadIdentity,
+)
 from infra.tags import default_tags
 
 SYSTEM_DISK_GB = 50
@@ -115,17 +122,28 @@ def build_aws_target(config: StackConfig) -> AwsTarget:
         ),
         opts=opts,
     )
-    pools = {"system": NodePool("system", _system_pool_args(config, cluster, network, name), opts)}
+    # vpc-cni, kube-proxy and the pod identity agent go in before any node (nodes need a CNI
+    # to become Ready); coredns needs nodes to run on, so it follows the system pool.
+    node_addons = ManagedAddons(
+        "addons-node", cluster.name, config.kubernetes_version, NODE_ADDONS, opts=opts
+    )
+    node_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[node_addons]))
+    pools = {
+        "system": NodePool("system", _system_pool_args(config, cluster, network, name), node_opts)
+    }
     for pool in config.gpu_pools:
         pools[pool.name] = NodePool(
             f"gpu-{pool.name}",
-            gpu_pool_args(pool, name, cluster.node_role.arn, network.private_subnet_ids),
-            opts=opts,
+            gpu_pool_args(
+                pool, name, cluster.name, cluster.node_role.arn, network.private_subnet_ids
+            ),
+            opts=node_opts,
         )
     addons = ManagedAddons(
-        "addons",
+        "addons-dns",
         cluster.name,
         config.kubernetes_version,
+        CLUSTER_ADDONS,
         opts=pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(depends_on=[pools["system"]])
         ),
@@ -150,7 +168,7 @@ def build_aws_target(config: StackConfig) -> AwsTarget:
             volume_size_gb=config.kafka_volume_size_gb,
             environment=config.environment,
             vpc_id=network.vpc_id,
-            subnet_ids=network.private_subnet_ids,
+            subnet_ids=network.private_subnet_ids[:MSK_MAX_AZS],
             client_security_group_id=cluster.security_group_id,
         ),
         opts=opts,
@@ -183,3 +201,25 @@ def aws_outputs(target: AwsTarget) -> dict[str, object]:
         "repositoryUrls": target.registry.repository_urls,
         "roleArns": {name: role.arn for name, role in target.roles.items()},
     }
+
+
+def aws_contract(target: AwsTarget, config: StackConfig, pools: list[GpuPoolInfo],
+                 depends_on: list[pulumi.Resource]) -> PlatformContract:  # fmt: skip
+    """What the Kubernetes layer gets from AWS: IAM everywhere, so no secrets to hand over."""
+    return PlatformContract(
+        target="aws",
+        provider=target.cluster.provider,
+        kubernetes_version=config.kubernetes_version,
+        kafka=KafkaAccess(
+            bootstrap_servers=target.kafka.bootstrap_brokers,
+            auth="aws-iam",
+            partitions=config.scorer_max_replicas,
+        ),
+        object_store=ObjectStoreAccess(
+            bucket=target.storage.bucket_name, credentials="pod-identity", region=config.region
+        ),
+        images=dict(target.registry.repository_urls),
+        gpu_pools=pools,
+        service_accounts=dict(WORKLOADS),
+        depends_on=depends_on,
+    )

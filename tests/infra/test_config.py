@@ -90,7 +90,7 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
         "brokers not a multiple of AZs",
         {**AWS, "availabilityZones": 3, "kafkaBrokers": 4},
         "ascent:kafkaBrokers",
-        "multiple of availabilityZones (3)",
+        "multiple of the AZs MSK spans (3",
     ),
     (
         "public endpoint in prod",

@@ -52,7 +52,17 @@ def test_managed_addons_are_pinned(inventories):
     assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"}
     for name, addon in addons.items():
         assert addon["addonVersion"] == EKS_ADDON_VERSIONS["1.35"][name]
-    assert addons["vpc-cni"]["podIdentityAssociations"][0]["serviceAccount"] == "aws-node"
+
+
+def test_nodes_wait_for_the_cluster_and_the_cni(inventories):
+    inv = inventories["aws-prod"]
+    eks = inv.named("cluster-eks")
+    cni = inv.named("addons-node-vpc-cni")
+    dns = inv.named("addons-dns-coredns")
+    for group in inv.of_type("aws:eks/nodeGroup:NodeGroup"):
+        assert inv.depends_on(group, eks), group.name
+        assert inv.depends_on(group, cni), group.name
+    assert inv.depends_on(dns, inv.named("system-ng"))
 
 
 def test_extra_admins_get_access_entries(run_stack):

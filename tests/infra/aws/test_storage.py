@@ -161,7 +161,7 @@ def test_lifecycle_rules_follow_args(checkpoint_days, noncurrent_days):
     assert all(r["status"] == "Enabled" for r in rules.values())
 
     noncurrent = rules["expire-noncurrent-versions"]
-    assert noncurrent["filter"] == {}  # the whole bucket
+    assert noncurrent["filter"] == {"prefix": ""}  # the whole bucket
     assert noncurrent["noncurrentVersionExpiration"] == {"noncurrentDays": noncurrent_days}
 
     checkpoints = rules["expire-checkpoints"]
@@ -169,7 +169,7 @@ def test_lifecycle_rules_follow_args(checkpoint_days, noncurrent_days):
     assert checkpoints["expiration"] == {"days": checkpoint_days}
 
     uploads = rules["abort-incomplete-multipart-uploads"]
-    assert uploads["filter"] == {}
+    assert uploads["filter"] == {"prefix": ""}
     assert uploads["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 7}
 
 
