@@ -5,7 +5,10 @@ The typed platform contract (what a target hands the Kubernetes layer) builds on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
 
 # Kafka topics and consumer groups
 TOPIC_TRANSACTIONS = "transactions"
@@ -68,3 +71,67 @@ WORKLOADS: dict[str, WorkloadIdentity] = {
         ),
     )
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# The platform contract: what a target hands the Kubernetes layer. The layer reads nothing else,
+# so a workload cannot tell the targets apart except through these fields.
+# ---------------------------------------------------------------------------------------------
+
+KafkaAuth = Literal["aws-iam", "scram-sha-512"]
+StoreCredentials = Literal["pod-identity", "secret"]
+
+
+@dataclass(frozen=True)
+class KafkaAccess:
+    """How workloads reach Kafka. `secrets[workload]` names a Secret in the workload's namespace
+    with `username`/`password` (SCRAM); `ca_secrets[namespace]` a Secret with `ca.crt` to trust
+    the brokers' TLS certificate. Both are empty on AWS (IAM auth, public CAs)."""
+
+    bootstrap_servers: pulumi.Input[str]
+    auth: KafkaAuth
+    partitions: int
+    secrets: dict[str, str] = field(default_factory=dict)
+    ca_secrets: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ObjectStoreAccess:
+    """The bucket holding datasets/, checkpoints/ and models/, and how to reach it."""
+
+    bucket: pulumi.Input[str]
+    credentials: StoreCredentials
+    endpoint_url: pulumi.Input[str] | None = None  # None: the AWS regional endpoint
+    region: str = "us-east-1"
+    secrets: dict[str, str] = field(default_factory=dict)  # workload -> Secret (AWS_* keys)
+
+    def url(self, prefix: str) -> pulumi.Output[str]:
+        return pulumi.Output.concat("s3://", self.bucket, "/", prefix)
+
+
+@dataclass(frozen=True)
+class GpuPoolInfo:
+    """A pool workloads can be scheduled on: select it by `labels`, tolerate `taints`."""
+
+    name: str
+    purpose: str
+    labels: dict[str, str]
+    taints: list[dict[str, str]]
+    gpus_per_node: int
+    max_nodes: int
+
+
+@dataclass(frozen=True)
+class PlatformContract:
+    target: str
+    provider: pulumi.ProviderResource  # the explicit Kubernetes provider
+    kubernetes_version: str
+    kafka: KafkaAccess
+    object_store: ObjectStoreAccess
+    images: dict[str, pulumi.Input[str]]  # image name -> repository (no tag)
+    gpu_pools: list[GpuPoolInfo]
+    service_accounts: dict[str, WorkloadIdentity]
+    depends_on: list[pulumi.Resource] = field(default_factory=list)  # ready before workloads
+
+    def pools(self, purpose: str) -> list[GpuPoolInfo]:
+        return [p for p in self.gpu_pools if p.purpose == purpose]
