@@ -28,8 +28,14 @@ def expander_priorities() -> dict[str, list[str]]:
     return {"50": [".*-spot-.*"], "10": [".*"]}
 
 
-def chart_values(cluster_name: str, region: str) -> dict[str, Any]:
+def image_tag(kubernetes_version: str) -> str:
+    """cluster-autoscaler's minor version must match the cluster's."""
+    return f"v{kubernetes_version}.0"
+
+
+def chart_values(cluster_name: str, region: str, kubernetes_version: str) -> dict[str, Any]:
     return {
+        "image": {"tag": image_tag(kubernetes_version)},
         "cloudProvider": "aws",
         "awsRegion": region,
         "autoDiscovery": {"clusterName": cluster_name},
@@ -57,6 +63,7 @@ def chart_values(cluster_name: str, region: str) -> dict[str, Any]:
 class ClusterAutoscalerArgs:
     cluster_name: str
     region: str
+    kubernetes_version: str
     nodegroup_arn_prefix: pulumi.Input[str]
 
 
@@ -84,7 +91,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             version=CHART_VERSION,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
             namespace=NAMESPACE,
-            values=chart_values(args.cluster_name, args.region),
+            values=chart_values(args.cluster_name, args.region, args.kubernetes_version),
             atomic=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role]),
         )

@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.aws.cluster import POD_IDENTITY_PRINCIPAL, assume_role_policy
+from infra.aws.cluster import POD_IDENTITY_PRINCIPAL
 from infra.aws.kafka import group_arn, topic_arn
 from infra.contract import WorkloadIdentity
 
@@ -161,6 +161,28 @@ def autoscaler_policy(cluster_name: str, nodegroup_arn_prefix: str) -> dict[str,
     )
 
 
+def pod_identity_trust(cluster_name: str, namespace: str, service_account: str) -> dict[str, Any]:
+    """Only Pod Identity, and only for this service account of this namespace of this cluster:
+    the conditions match the session tags EKS Pod Identity sets when it assumes the role."""
+    return _document(
+        [
+            {
+                "Sid": "PodIdentityForOneServiceAccount",
+                "Effect": "Allow",
+                "Principal": {"Service": POD_IDENTITY_PRINCIPAL},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+                "Condition": {
+                    "StringEquals": {
+                        "aws:RequestTag/eks-cluster-name": cluster_name,
+                        "aws:RequestTag/kubernetes-namespace": namespace,
+                        "aws:RequestTag/kubernetes-service-account": service_account,
+                    }
+                },
+            }
+        ]
+    )
+
+
 @dataclass(frozen=True)
 class WorkloadRoleArgs:
     cluster_name: pulumi.Input[str]
@@ -179,7 +201,11 @@ class WorkloadRole(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.role = aws.iam.Role(
             f"{name}-role",
-            assume_role_policy=assume_role_policy(POD_IDENTITY_PRINCIPAL, tag_session=True),
+            assume_role_policy=pulumi.Output.from_input(args.cluster_name).apply(
+                lambda cluster: json.dumps(
+                    pod_identity_trust(cluster, args.namespace, args.service_account)
+                )
+            ),
             opts=child,
         )
         aws.iam.RolePolicy(

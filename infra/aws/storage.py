@@ -169,6 +169,15 @@ def _lifecycle_rules(
             ),
         ),
         rule(
+            # expiring in a versioned bucket leaves delete markers: clear the orphaned ones
+            id="remove-expired-delete-markers",
+            status="Enabled",
+            filter=everything,
+            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                expired_object_delete_marker=True
+            ),
+        ),
+        rule(
             id="abort-incomplete-multipart-uploads",
             status="Enabled",
             filter=everything,

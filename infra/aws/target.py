@@ -180,6 +180,7 @@ def build_aws_target(config: StackConfig) -> AwsTarget:
             ClusterAutoscalerArgs(
                 cluster_name=name,
                 region=config.region,
+                kubernetes_version=config.kubernetes_version,
                 nodegroup_arn_prefix=cluster.arn.apply(
                     lambda arn: arn.replace(":cluster/", ":nodegroup/")
                 ),

@@ -101,6 +101,11 @@ def test_each_workload_has_a_bound_role_with_a_least_privilege_policy(inventorie
             "eks.amazonaws.com",
             "ec2.amazonaws.com",
         }
+        if trust["Principal"]["Service"] == "pods.eks.amazonaws.com":
+            tags = trust["Condition"]["StringEquals"]
+            assert tags["aws:RequestTag/eks-cluster-name"] == f"ascent-{stack}"
+            sa = tags["aws:RequestTag/kubernetes-service-account"]
+            assert bindings[sa]["namespace"] == tags["aws:RequestTag/kubernetes-namespace"]
 
 
 def test_least_privilege_check_catches_wildcards():

@@ -157,7 +157,7 @@ def test_lifecycle_rules_follow_args(checkpoint_days, noncurrent_days):
     args = ObjectStorageArgs(False, checkpoint_days, noncurrent_days)
     lifecycle = only(run(args), "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
     rules = {r["id"]: r for r in lifecycle.inputs["rules"]}
-    assert len(rules) == 3
+    assert len(rules) == 4
     assert all(r["status"] == "Enabled" for r in rules.values())
 
     noncurrent = rules["expire-noncurrent-versions"]
@@ -168,6 +168,9 @@ def test_lifecycle_rules_follow_args(checkpoint_days, noncurrent_days):
     assert checkpoints["filter"] == {"prefix": PREFIX_CHECKPOINTS}
     assert checkpoints["expiration"] == {"days": checkpoint_days}
 
+    markers = rules["remove-expired-delete-markers"]
+    assert markers["expiration"] == {"expiredObjectDeleteMarker": True}
+
     uploads = rules["abort-incomplete-multipart-uploads"]
     assert uploads["filter"] == {"prefix": ""}
     assert uploads["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 7}
@@ -175,7 +178,7 @@ def test_lifecycle_rules_follow_args(checkpoint_days, noncurrent_days):
 
 def test_only_checkpoints_expire(inv):
     lifecycle = only(inv, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
-    expiring = [r for r in lifecycle.inputs["rules"] if "expiration" in r]
+    expiring = [r for r in lifecycle.inputs["rules"] if "days" in r.get("expiration", {})]
     assert [r["filter"] for r in expiring] == [{"prefix": PREFIX_CHECKPOINTS}]
 
 

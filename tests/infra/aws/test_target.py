@@ -69,6 +69,7 @@ def test_cluster_autoscaler_release(inventories):
     assert values["extraArgs"]["expander"] == "priority,least-waste"
     assert values["expanderPriorities"]["50"] == [".*-spot-.*"]
     assert values["rbac"]["serviceAccount"]["name"] == "cluster-autoscaler"
+    assert values["image"]["tag"] == "v1.35.0"  # the cluster's minor version
 
 
 def test_cluster_autoscaler_can_be_turned_off(run_stack):
