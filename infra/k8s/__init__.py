@@ -1,0 +1,1 @@
+"""The Kubernetes layer both targets share: add-ons, namespaces and the workloads."""
