@@ -179,6 +179,18 @@ class OfflineMocks(pulumi.runtime.Mocks):
             return {"arn": f"arn:aws:kms:{r}:{a}:key/{name}", "keyId": name}
         if typ == "aws:ec2/launchTemplate:LaunchTemplate":
             return {"latestVersion": 1}
+        # generated material, traceable to the resource that made it
+        if typ == "random:index/randomPassword:RandomPassword":
+            return {"result": f"pw:{name}"}
+        if typ == "tls:index/privateKey:PrivateKey":
+            return {"privateKeyPem": f"key:{name}", "privateKeyPemPkcs8": f"pkcs8:{name}"}
+        if typ in (
+            "tls:index/selfSignedCert:SelfSignedCert",
+            "tls:index/locallySignedCert:LocallySignedCert",
+        ):
+            return {"certPem": f"cert:{name}"}
+        if typ == "tls:index/certRequest:CertRequest":
+            return {"certRequestPem": f"csr:{name}"}
         return {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:

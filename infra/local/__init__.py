@@ -1,0 +1,1 @@
+"""Local target: any kubeconfig cluster, with Strimzi Kafka and MinIO."""
