@@ -231,6 +231,7 @@ class StackConfig(_Model):
     storage_estimate_gb: Annotated[int, Field(ge=0)] = 500
     # Local target
     kubeconfig_context: str = ""
+    object_store_volume_gb: Annotated[int, Field(ge=1, le=16384)] = 20
     image_registry: str = "localhost:5001/ascent"
     # Images
     image_tag: Annotated[str, _pattern(_IMAGE_TAG, "a Docker tag or sha256 digest")] = "0.1.0"

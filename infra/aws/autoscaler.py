@@ -13,7 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.aws.identity import WorkloadRole, WorkloadRoleArgs, autoscaler_policy
-from infra.aws.node_pools import LABEL_PREFIX
+from infra.scheduling import LABEL_PREFIX
 
 CHART = "cluster-autoscaler"
 CHART_VERSION = "9.56.0"

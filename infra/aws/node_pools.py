@@ -15,11 +15,7 @@ import pulumi_aws as aws
 
 from infra.catalog import gpu_family, split_instance_type
 from infra.config import GpuPool
-
-LABEL_PREFIX = "ascent.dev"
-GPU_RESOURCE = "nvidia.com/gpu"
-GPU_TAINT = {"key": GPU_RESOURCE, "value": "true", "effect": "NoSchedule"}
-"""Only pods that tolerate it (and ask for GPUs) land on GPU nodes."""
+from infra.scheduling import GPU_RESOURCE, GPU_TAINT, gpu_pool_labels
 
 _EKS_EFFECT = {
     "NoSchedule": "NO_SCHEDULE",
@@ -48,16 +44,6 @@ def cpu_ami_type(instance_type: str) -> str:
 def root_device_name(ami_type: str) -> str:
     """The volume the launch template sizes: Bottlerocket keeps images on its data volume."""
     return "/dev/xvdb" if ami_type.startswith("BOTTLEROCKET") else "/dev/xvda"
-
-
-def gpu_pool_labels(pool: GpuPool) -> dict[str, str]:
-    return {
-        f"{LABEL_PREFIX}/pool": pool.name,
-        f"{LABEL_PREFIX}/purpose": pool.purpose,
-        f"{LABEL_PREFIX}/capacity-type": pool.capacity_type,
-        f"{LABEL_PREFIX}/gpu-model": pool.gpu_model,
-        "nvidia.com/gpu.present": "true",
-    }
 
 
 def eks_taint(taint: dict[str, str]) -> dict[str, str]:

@@ -17,7 +17,6 @@ from infra.aws.identity import WorkloadRole, WorkloadRoleArgs, workload_policy
 from infra.aws.kafka import Kafka, KafkaArgs
 from infra.aws.network import Network, NetworkArgs
 from infra.aws.node_pools import (
-    LABEL_PREFIX,
     NodePool,
     NodePoolArgs,
     autoscaler_tags,
@@ -35,6 +34,7 @@ from infra.contract import (
     PlatformContract,
     WorkloadIdentity,
 )
+from infra.scheduling import LABEL_PREFIX
 from infra.tags import default_tags
 
 SYSTEM_DISK_GB = 50
@@ -56,6 +56,7 @@ class AwsTarget:
     registry: Registry
     kafka: Kafka
     roles: dict[str, WorkloadRole]
+    ready: list[pulumi.Resource]  # Kubernetes objects wait for these (nodes, coredns)
 
 
 def _system_pool_args(
@@ -189,7 +190,8 @@ def build_aws_target(config: StackConfig) -> AwsTarget:
                 providers={"aws": provider, "kubernetes": cluster.provider}, depends_on=[addons]
             ),
         )
-    return AwsTarget(provider, network, cluster, pools, storage, registry, kafka, roles)
+    ready: list[pulumi.Resource] = [addons, *pools.values()]
+    return AwsTarget(provider, network, cluster, pools, storage, registry, kafka, roles, ready)
 
 
 def aws_outputs(target: AwsTarget) -> dict[str, object]:

@@ -1,0 +1,37 @@
+"""Where GPU workloads land: the labels and taint every GPU pool carries, on either target.
+
+On AWS the node pools set them; on a local cluster, label and taint the GPU nodes to match
+(`kubectl label node N ascent.dev/pool=NAME ...`,
+`kubectl taint node N nvidia.com/gpu=true:NoSchedule`).
+"""
+
+from __future__ import annotations
+
+from infra.config import GpuPool
+from infra.contract import GpuPoolInfo
+
+LABEL_PREFIX = "ascent.dev"
+GPU_RESOURCE = "nvidia.com/gpu"
+GPU_TAINT = {"key": GPU_RESOURCE, "value": "true", "effect": "NoSchedule"}
+"""Only pods that tolerate it (and ask for GPUs) land on GPU nodes."""
+
+
+def gpu_pool_labels(pool: GpuPool) -> dict[str, str]:
+    return {
+        f"{LABEL_PREFIX}/pool": pool.name,
+        f"{LABEL_PREFIX}/purpose": pool.purpose,
+        f"{LABEL_PREFIX}/capacity-type": pool.capacity_type,
+        f"{LABEL_PREFIX}/gpu-model": pool.gpu_model,
+        "nvidia.com/gpu.present": "true",
+    }
+
+
+def gpu_pool_info(pool: GpuPool) -> GpuPoolInfo:
+    return GpuPoolInfo(
+        name=pool.name,
+        purpose=pool.purpose,
+        labels=gpu_pool_labels(pool),
+        taints=[GPU_TAINT],
+        gpus_per_node=pool.gpus_per_node,
+        max_nodes=pool.max_size,
+    )

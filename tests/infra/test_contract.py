@@ -1,0 +1,81 @@
+"""The platform contract: both targets fill it, and workloads see targets only through it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infra.config import load_config
+from infra.contract import IMAGES, WORKLOADS, PlatformContract
+from infra.k8s.settings import workload_env
+from infra.offline import run_function, stack_config
+from infra.stack import build_platform
+
+
+def capture(stack: str) -> tuple[PlatformContract, dict[str, Any]]:
+    """Build the platform for `stack` and resolve the contract's outputs."""
+    holder: list[PlatformContract] = []
+
+    def program() -> dict[str, Any]:
+        contract = build_platform(load_config(), {})
+        holder.append(contract)
+        envs = {w: workload_env(contract, w) for w in WORKLOADS}
+        return {
+            "bootstrap": contract.kafka.bootstrap_servers,
+            "bucket": contract.object_store.bucket,
+            "images": contract.images,
+            "env": envs,
+        }
+
+    inv = run_function(program, stack=stack, config=stack_config(stack))
+    return holder[0], inv.outputs
+
+
+@pytest.fixture(scope="module")
+def contracts() -> dict[str, tuple[PlatformContract, dict[str, Any]]]:
+    return {stack: capture(stack) for stack in ("local", "aws-prod")}
+
+
+@pytest.mark.parametrize("stack", ["local", "aws-prod"])
+def test_both_targets_fill_the_contract(contracts, stack):
+    contract, resolved = contracts[stack]
+    assert contract.target == ("local" if stack == "local" else "aws")
+    assert resolved["bootstrap"] and resolved["bucket"]
+    assert set(resolved["images"]) == set(IMAGES) and all(resolved["images"].values())
+    assert contract.kafka.partitions == (3 if stack == "local" else 12)
+    assert set(contract.service_accounts) == set(WORKLOADS)
+    assert contract.depends_on, "nothing for the workloads to wait for"
+    if contract.kafka.auth == "scram-sha-512":
+        assert set(contract.kafka.secrets) == {"trainer", "scorer"}
+        assert contract.object_store.credentials == "secret"
+        assert set(contract.object_store.secrets) == set(WORKLOADS)
+    else:
+        assert contract.kafka.auth == "aws-iam" and not contract.kafka.secrets
+        assert contract.object_store.credentials == "pod-identity"
+    assert [p.purpose for p in contract.gpu_pools] == (
+        [] if stack == "local" else ["inference", "training"]
+    )
+
+
+def _names(env: list[dict[str, Any]]) -> set[str]:
+    return {e["name"] for e in env}
+
+
+def test_workloads_see_only_contract_level_differences(contracts):
+    local, aws = contracts["local"][1]["env"], contracts["aws-prod"][1]["env"]
+    credentials = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "KAFKA_USERNAME",
+                   "KAFKA_PASSWORD", "KAFKA_SSL_CA_LOCATION", "AWS_ENDPOINT_URL_S3"}  # fmt: skip
+    for workload in WORKLOADS:
+        assert _names(local[workload]) - credentials == _names(aws[workload])
+        shared = {e["name"]: e for e in aws[workload]}
+        for var in local[workload]:
+            if var["name"] in shared and var["name"] not in {
+                "ASCENT_TARGET", "OBJECT_STORE_URL", "AWS_REGION",
+                "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_AUTH",
+            }:  # fmt: skip
+                assert var == shared[var["name"]], var  # same wherever the contract agrees
+    assert "KAFKA_BOOTSTRAP_SERVERS" not in _names(aws["inference"])  # no Kafka, no Kafka env
+    by_name = {e["name"]: e for e in local["scorer"]}
+    assert by_name["KAFKA_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "kafka-scorer"
+    assert by_name["KAFKA_GROUP_ID"]["value"] == "fraud-scores"
