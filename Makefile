@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -c "import torch" 2>/dev/null || \
 		$(BIN)/pip install -q --disable-pip-version-check "$(TORCH_SPEC)" 2>&1 | grep -v '^WARNING: Location' || true
 	@$(BIN)/python -c "import torch" 2>/dev/null || { echo "torch did not install ($(TORCH_SPEC))"; exit 1; }
-	@$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,train,serve]' 2>&1 | grep -v '^WARNING: Location' || true
+	@$(BIN)/pip install -q --disable-pip-version-check -e '.[infra,torch,train,serve,dev]' 2>&1 | grep -v '^WARNING: Location' || true
 	@$(BIN)/python -c "import infra, pulumi_aws, pytest" || { echo "install failed"; exit 1; }
 	@touch $@
 
