@@ -1,0 +1,1 @@
+"""What the trainer, the inference server and the stream scorer share."""
