@@ -1,0 +1,1 @@
+"""The Kafka-fed PyTorch trainer: `python -m workloads.training` (alone or under torchrun)."""
