@@ -85,6 +85,14 @@ Cidr = Annotated[str, AfterValidator(_cidr)]
 Count = Annotated[int, Field(ge=0, le=1000)]
 
 
+def _not_below(value: int, info: ValidationInfo, low_field: str) -> int:
+    """A maximum validated against the minimum declared before it (if that one was valid)."""
+    low = info.data.get(low_field)
+    if low is not None and value < low:
+        raise ValueError(f"must be >= {to_camel(low_field)} ({low})")
+    return value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
@@ -152,10 +160,7 @@ class GpuPool(_Model):
     @field_validator("max_size")
     @classmethod
     def _max_not_below_min(cls, value: int, info: ValidationInfo) -> int:
-        low = info.data.get("min_size")
-        if low is not None and value < low:
-            raise ValueError(f"must be >= minSize ({low})")
-        return value
+        return _not_below(value, info, "min_size")
 
     @field_validator("desired_size")
     @classmethod
@@ -283,10 +288,7 @@ class StackConfig(_Model):
     @field_validator("system_max_size")
     @classmethod
     def _system_max(cls, value: int, info: ValidationInfo) -> int:
-        low = info.data.get("system_min_size")
-        if low is not None and value < low:
-            raise ValueError(f"must be >= systemMinSize ({low})")
-        return value
+        return _not_below(value, info, "system_min_size")
 
     @field_validator("gpu_pools")
     @classmethod
@@ -325,10 +327,7 @@ class StackConfig(_Model):
     @field_validator("inference_max_replicas")
     @classmethod
     def _inference_max(cls, value: int, info: ValidationInfo) -> int:
-        low = info.data.get("inference_min_replicas")
-        if low is not None and value < low:
-            raise ValueError(f"must be >= inferenceMinReplicas ({low})")
-        return value
+        return _not_below(value, info, "inference_min_replicas")
 
     @field_validator("inference_use_gpu")
     @classmethod
@@ -341,10 +340,7 @@ class StackConfig(_Model):
     @field_validator("scorer_max_replicas")
     @classmethod
     def _scorer_max(cls, value: int, info: ValidationInfo) -> int:
-        low = info.data.get("scorer_min_replicas")
-        if low is not None and value < low:
-            raise ValueError(f"must be >= scorerMinReplicas ({low})")
-        return value
+        return _not_below(value, info, "scorer_min_replicas")
 
     def pools(self, purpose: str) -> list[GpuPool]:
         return [p for p in self.gpu_pools if p.purpose == purpose]

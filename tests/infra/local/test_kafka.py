@@ -21,10 +21,10 @@ from infra.local.kafka import (
     user_acls,
     uses_kafka,
 )
-from infra.offline import Inventory, Resource, run_function
+from infra.offline import Inventory, run_function
+from tests.infra.local.helpers import one, secret_data, secrets_by_name
 
 CR = "kubernetes:kafka.strimzi.io/v1beta2:"
-SECRET = "kubernetes:core/v1:Secret"
 KAFKA_USERS = sorted(w.name for w in WORKLOADS.values() if uses_kafka(w))
 
 
@@ -50,29 +50,6 @@ def run(**changes: Any) -> Inventory:
         }
 
     return run_function(program)
-
-
-def one(inv: Inventory, type_token: str) -> Resource:
-    found = inv.of_type(type_token)
-    assert len(found) == 1, f"{len(found)} x {type_token}"
-    return found[0]
-
-
-SECRET_SIG = "4dabf18193072939515e22adb298388d"  # how the SDK marks a secret input
-
-
-def secret_data(res: Resource) -> dict[str, str]:
-    """A Secret's `stringData`, which must travel as a Pulumi secret."""
-    data = res.inputs["stringData"]
-    assert SECRET_SIG in data, f"{res.name}: stringData is not a Pulumi secret"
-    return data["value"]
-
-
-def secrets_by_name(inv: Inventory) -> dict[tuple[str, str], Resource]:
-    return {
-        (s.inputs["metadata"]["namespace"], s.inputs["metadata"]["name"]): s
-        for s in inv.of_type(SECRET)
-    }
 
 
 @pytest.fixture(scope="module")

@@ -20,10 +20,9 @@ from infra.local.storage import (
     policy_statements,
     uses_bucket,
 )
-from infra.offline import Inventory, Resource, run_function
+from infra.offline import Inventory, run_function
+from tests.infra.local.helpers import one, secret_data, secrets_by_name
 
-SECRET = "kubernetes:core/v1:Secret"
-SECRET_SIG = "4dabf18193072939515e22adb298388d"  # how the SDK marks a secret input
 BUCKET_USERS = sorted(w.name for w in WORKLOADS.values() if uses_bucket(w))
 
 
@@ -49,25 +48,6 @@ def run(**changes: Any) -> Inventory:
         }
 
     return run_function(program)
-
-
-def one(inv: Inventory, type_token: str) -> Resource:
-    found = inv.of_type(type_token)
-    assert len(found) == 1, f"{len(found)} x {type_token}"
-    return found[0]
-
-
-def secret_data(res: Resource) -> dict[str, str]:
-    data = res.inputs["stringData"]
-    assert SECRET_SIG in data, f"{res.name}: stringData is not a Pulumi secret"
-    return data["value"]
-
-
-def secrets_by_name(inv: Inventory) -> dict[tuple[str, str], Resource]:
-    return {
-        (s.inputs["metadata"]["namespace"], s.inputs["metadata"]["name"]): s
-        for s in inv.of_type(SECRET)
-    }
 
 
 @pytest.fixture(scope="module")
