@@ -51,8 +51,11 @@ class Decoded:
 
 
 def decode(messages: list[Message]) -> Decoded:
-    batch = schema.decode_batch([m.value() or b"" for m in messages])
-    where = np.array([(m.partition(), m.offset()) for m in messages], dtype=np.int64)
+    batch = schema.decode_batch([v or b"" for v in map(Message.value, messages)])
+    n = len(messages)
+    where = np.empty((n, 2), dtype=np.int64)
+    where[:, 0] = np.fromiter(map(Message.partition, messages), np.int64, n)
+    where[:, 1] = np.fromiter(map(Message.offset, messages), np.int64, n)
     return Decoded(messages, batch, where)
 
 
