@@ -101,6 +101,8 @@ def main() -> None:
             run_id="bench",
             min_auc=0.0,
         )
+        if settings.threads:
+            torch.set_num_threads(settings.threads)  # the trainer's setting, for both paths
         ingest = ingest_limit(bootstrap, topic, args.records, args.batch_size)
         compute = compute_limit(records, settings)
         full = trainer_rate(bootstrap, topic, args.records, settings)

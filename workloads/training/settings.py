@@ -35,12 +35,7 @@ class TrainerSettings(BaseSettings):
     model_name: str = "fraud-detector"
     run_id: str = Field(default="default", pattern=r"^[A-Za-z0-9._-]+$")
     seed: int = 0
-    threads: int = Field(
-        default=1,
-        ge=0,
-        description="torch CPU threads (0: torch's default); the reference MLP is too small to "
-        "gain from more, and the other cores decode",
-    )
+    threads: int = Field(default=0, ge=0, description="torch CPU threads (0: torch's default)")
     log_every: int = Field(default=20, ge=1)
     fail_on_gate: bool = False
 
