@@ -342,9 +342,6 @@ class StackConfig(_Model):
     def _scorer_max(cls, value: int, info: ValidationInfo) -> int:
         return _not_below(value, info, "scorer_min_replicas")
 
-    def pools(self, purpose: str) -> list[GpuPool]:
-        return [p for p in self.gpu_pools if p.purpose == purpose]
-
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
     """The keys a nested model accepts at `loc`, for the message about an unknown key."""

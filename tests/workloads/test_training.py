@@ -55,6 +55,11 @@ def _train(
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def _args(topic: str, run_id: str, *extra: str) -> list[str]:
+    """The flags every test passes: its own topic and run, a short idle timeout, then `extra`."""
+    return ["--topic", topic, "--run-id", run_id, "--idle-timeout-s", "2", *extra]
+
+
 def _summary(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith('{"steps"')]
@@ -92,15 +97,7 @@ def _per_partition(bootstrap: str, topic: str, expected: int) -> dict[int, int]:
 def test_trains_to_the_bar_and_publishes(kafka_bootstrap, s3_env, unique):
     topic, group = f"tx-{unique}", f"trainer-{unique}"
     _produce(kafka_bootstrap, topic, 20_000)
-    proc = _train(
-        _env(kafka_bootstrap, s3_env, group),
-        "--topic",
-        topic,
-        "--run-id",
-        unique,
-        "--idle-timeout-s",
-        "2",
-    )
+    proc = _train(_env(kafka_bootstrap, s3_env, group), *_args(topic, unique))
     summary = _summary(proc)
     assert summary["roc_auc"] >= 0.9
     assert summary["trained"] + summary["held_out"] == 20_000
@@ -123,18 +120,7 @@ def test_resumes_after_sigkill_and_accounts_for_every_record(kafka_bootstrap, s3
     topic, group = f"tx-{unique}", f"trainer-{unique}"
     _produce(kafka_bootstrap, topic, 20_000)
     env = _env(kafka_bootstrap, s3_env, group)
-    args = [
-        "--topic",
-        topic,
-        "--run-id",
-        unique,
-        "--batch-size",
-        "32",
-        "--checkpoint-every",
-        "10",
-        "--idle-timeout-s",
-        "2",
-    ]
+    args = _args(topic, unique, "--batch-size", "32", "--checkpoint-every", "10")
     store = ObjectStore.from_url(s3_env)
     pointer = f"checkpoints/{unique}/latest.json"
     first = subprocess.Popen(
@@ -174,16 +160,7 @@ def test_malformed_records_are_dead_lettered_and_training_goes_on(kafka_bootstra
     ensure_topic(KafkaSettings(bootstrap_servers=kafka_bootstrap), f"dlq-{unique}", 1)
     proc = _train(
         _env(kafka_bootstrap, s3_env, group),
-        "--topic",
-        topic,
-        "--run-id",
-        unique,
-        "--dlq-topic",
-        f"dlq-{unique}",
-        "--idle-timeout-s",
-        "2",
-        "--min-auc",
-        "0",
+        *_args(topic, unique, "--dlq-topic", f"dlq-{unique}", "--min-auc", "0"),
     )
     summary = _summary(proc)
     assert summary["dead_lettered"] == 50
@@ -212,14 +189,7 @@ def test_torchrun_two_ranks_train_and_publish_one_model(kafka_bootstrap, tmp_pat
     runner = [str(VENV_BIN / "torchrun"), "--standalone", "--nproc-per-node", "2"]
     proc = _train(
         _env(kafka_bootstrap, url, group),
-        "--topic",
-        topic,
-        "--run-id",
-        unique,
-        "--idle-timeout-s",
-        "2",
-        "--min-auc",
-        "0",
+        *_args(topic, unique, "--min-auc", "0"),
         runner=runner,
         timeout=180,
     )
@@ -252,27 +222,12 @@ def test_gate_keeps_latest_where_it_was(kafka_bootstrap, s3_env, unique):
     first = _summary(
         _train(
             _env(kafka_bootstrap, s3_env, f"a-{unique}"),
-            "--topic",
-            topic,
-            "--run-id",
-            f"a-{unique}",
-            "--idle-timeout-s",
-            "2",
-            "--min-auc",
-            "0",
+            *_args(topic, f"a-{unique}", "--min-auc", "0"),
         )
     )
     blocked = _train(
         _env(kafka_bootstrap, s3_env, f"b-{unique}"),
-        "--topic",
-        topic,
-        "--run-id",
-        f"b-{unique}",
-        "--idle-timeout-s",
-        "2",
-        "--min-auc",
-        "1",
-        "--fail-on-gate",
+        *_args(topic, f"b-{unique}", "--min-auc", "1", "--fail-on-gate"),
     )
     assert blocked.returncode == 3, blocked.stderr[-2000:]
     registry = ModelRegistry(ObjectStore.from_url(s3_env), "fraud-detector")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,7 +54,3 @@ def parse_settings(argv: list[str] | None = None) -> TrainerSettings:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise SystemExit(f"invalid trainer settings: {problems}") from None
-
-
-def describe(settings: TrainerSettings) -> dict[str, Any]:
-    return settings.model_dump()

@@ -90,9 +90,5 @@ class PartitionSource:
         if mine:
             self.consumer.commit(offsets=mine, asynchronous=False)
 
-    def committed(self) -> dict[int, int]:
-        tps = [TopicPartition(self.topic, p) for p in self.partitions]
-        return {tp.partition: tp.offset for tp in self.consumer.committed(tps, timeout=10)}
-
     def close(self) -> None:
         self.consumer.close()
