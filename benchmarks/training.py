@@ -21,7 +21,7 @@ from confluent_kafka import Consumer, TopicPartition
 from infra.names import TOPIC_DLQ
 from workloads.common import schema
 from workloads.common.embedded import embedded_broker
-from workloads.common.model import Arch, FraudModel
+from workloads.common.model import Arch, FraudModel, optimizer
 from workloads.common.objectstore import ObjectStore
 from workloads.common.settings import KafkaSettings
 from workloads.producer import ensure_topic, produce
@@ -55,7 +55,7 @@ def compute_limit(records: list[bytes], settings: TrainerSettings) -> float:
     x, y = batch.features[~hold], batch.labels[~hold]
     torch.manual_seed(0)
     model = FraudModel(Arch(schema.FEATURE_DIM, settings.width, settings.depth))
-    opt = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
+    opt = optimizer(model, settings.learning_rate)
     loss_fn = torch.nn.BCEWithLogitsLoss(
         pos_weight=torch.tensor(settings.pos_weight), reduction="sum"
     )

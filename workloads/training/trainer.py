@@ -25,7 +25,7 @@ from confluent_kafka import Producer
 from torch import nn
 
 from workloads.common import schema
-from workloads.common.model import Arch, FraudModel, to_bytes
+from workloads.common.model import Arch, FraudModel, optimizer, to_bytes
 from workloads.common.objectstore import ObjectStore
 from workloads.common.registry import ModelRegistry
 from workloads.common.settings import KafkaSettings
@@ -66,7 +66,7 @@ class Trainer:
         if ctx.distributed:
             ids = [ctx.device.index] if ctx.device.type == "cuda" else None
             self.ddp = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=settings.learning_rate)
+        self.optimizer = optimizer(self.model, settings.learning_rate)
         self.loss_fn = nn.BCEWithLogitsLoss(
             pos_weight=torch.tensor(settings.pos_weight, device=ctx.device), reduction="sum"
         )
