@@ -18,7 +18,7 @@ ENTRYPOINT = ROOT / "workloads" / "training" / "entrypoint.sh"
 
 
 def test_there_is_a_dockerfile_per_image():
-    assert {p.parent.name for p in DOCKERFILES} >= {"training"}
+    assert {p.parent.name for p in DOCKERFILES} >= {"training", "inference"}
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)

@@ -20,6 +20,8 @@ from workloads.common.registry import ModelRegistry
 from workloads.common.settings import KafkaSettings
 from workloads.producer import ensure_topic, produce
 
+from .kafka_checks import committed, per_partition
+
 PARTITIONS = 4
 VENV_BIN = Path(sys.executable).parent
 
@@ -68,30 +70,11 @@ def _summary(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
 
 
 def _committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
-    try:
-        tps = c.committed([TopicPartition(topic, p) for p in range(PARTITIONS)], timeout=10)
-        return {tp.partition: tp.offset for tp in tps}
-    finally:
-        c.close()
+    return committed(bootstrap, group, topic, PARTITIONS)
 
 
 def _per_partition(bootstrap: str, topic: str, expected: int) -> dict[int, int]:
-    """Count the topic's records per partition by reading it all (watermarks are unreliable)."""
-    c = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": f"count-{topic}", "enable.auto.commit": False}
-    )
-    c.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
-    counts: dict[int, int] = {}
-    deadline = time.monotonic() + 30
-    try:
-        while sum(counts.values()) < expected and time.monotonic() < deadline:
-            for m in c.consume(1000, 0.5):
-                if m.error() is None:
-                    counts[m.partition()] = max(counts.get(m.partition(), 0), m.offset() + 1)
-    finally:
-        c.close()
-    return counts
+    return per_partition(bootstrap, topic, expected, PARTITIONS)
 
 
 def test_trains_to_the_bar_and_publishes(kafka_bootstrap, s3_env, unique):

@@ -130,6 +130,7 @@ class DecodedBatch:
     valid: np.ndarray  # indices into the input of the rows above
     rejects: list[tuple[int, str]] = field(default_factory=list)  # (index, reason)
     fallback: bool = False  # True when the per-record path ran
+    card_ids: list[str] | None = None  # of the valid rows, when asked for (`with_ids`)
 
 
 @dataclass
@@ -137,6 +138,7 @@ class _Columns:
     num: dict[str, np.ndarray]  # float64, NaN where missing
     codes: dict[str, np.ndarray]  # enum index; -1 unknown value, -2 missing
     card_ok: np.ndarray  # card_id present and non-empty
+    card_id: Any  # the card_id column (arrow array or list), read only for `with_ids`
     raw: dict[str, Any]  # the enum columns as given, only read to word a reject reason
 
 
@@ -147,7 +149,7 @@ def _from_arrow(table: pa.Table) -> _Columns:
         idx = pc.fill_null(pc.index_in(table[f], value_set=pa.array(values)), -1).to_numpy()
         codes[f] = np.where(table[f].is_null().to_numpy(), -2, idx).astype(np.int64)
     card_ok = pc.fill_null(pc.greater(pc.utf8_length(table["card_id"]), 0), False).to_numpy()
-    return _Columns(num, codes, card_ok, {f: table[f] for f in ENUMS})
+    return _Columns(num, codes, card_ok, table["card_id"], {f: table[f] for f in ENUMS})
 
 
 def _from_dicts(records: Sequence[dict[str, Any]]) -> _Columns:
@@ -157,8 +159,9 @@ def _from_dicts(records: Sequence[dict[str, Any]]) -> _Columns:
         lookup: dict[Any, int] = {v: i for i, v in enumerate(values)} | {None: -2}
         raw[f] = [r.get(f) for r in records]
         codes[f] = np.array([lookup.get(v, -1) for v in raw[f]], dtype=np.int64)
-    card_ok = np.array([bool(r.get("card_id")) for r in records], dtype=bool)
-    return _Columns(num, codes, card_ok, raw)
+    card_id = [r.get("card_id") for r in records]
+    card_ok = np.array([bool(c) for c in card_id], dtype=bool)
+    return _Columns(num, codes, card_ok, card_id, raw)
 
 
 def _validate(cols: _Columns, require_label: bool) -> tuple[np.ndarray, list[tuple[int, str]]]:
@@ -245,11 +248,22 @@ def _type_error(obj: Any) -> str | None:
     return None
 
 
-def decode_batch(values: Sequence[bytes], require_label: bool = True) -> DecodedBatch:
-    """Features and labels of the valid records among `values`, and why the others failed."""
+def _ids(cols: _Columns, rows: np.ndarray) -> list[str]:
+    if isinstance(cols.card_id, list):
+        return [cols.card_id[i] for i in rows.tolist()]
+    ids: list[str] = cols.card_id.take(pa.array(rows)).to_pylist()
+    return ids
+
+
+def decode_batch(
+    values: Sequence[bytes], require_label: bool = True, with_ids: bool = False
+) -> DecodedBatch:
+    """Features and labels of the valid records among `values`, and why the others failed;
+    with `with_ids`, also the card ids of the valid rows (the scorer keys its output by them)."""
     if not values:
         empty = torch.zeros((0, FEATURE_DIM), dtype=torch.float32)
-        return DecodedBatch(empty, torch.zeros(0), np.zeros(0, dtype=np.int64))
+        ids: list[str] | None = [] if with_ids else None
+        return DecodedBatch(empty, torch.zeros(0), np.zeros(0, dtype=np.int64), card_ids=ids)
     block = b"\n".join(values)
     table = None
     if block.count(b"\n") == len(values) - 1:  # no value carries its own newline
@@ -260,14 +274,16 @@ def decode_batch(values: Sequence[bytes], require_label: bool = True) -> Decoded
     if table is not None and table.num_rows == len(values):
         cols = _from_arrow(table)
         rows, rejects = _validate(cols, require_label)
-        return DecodedBatch(*_features(cols, rows), rows, rejects)
+        ids = _ids(cols, rows) if with_ids else None
+        return DecodedBatch(*_features(cols, rows), rows, rejects, card_ids=ids)
     good, records, rejects = _decode_per_record(values)
     cols = _from_dicts(records)
     rows, more = _validate(cols, require_label)
     features, labels = _features(cols, rows)
     index = np.asarray(good, dtype=np.int64)
     rejects = sorted(rejects + [(good[i], reason) for i, reason in more])
-    return DecodedBatch(features, labels, index[rows], rejects, fallback=True)
+    ids = _ids(cols, rows) if with_ids else None
+    return DecodedBatch(features, labels, index[rows], rejects, fallback=True, card_ids=ids)
 
 
 def features_from_records(records: Sequence[dict[str, Any]]) -> torch.Tensor:

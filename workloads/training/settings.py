@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
-
-from pydantic import Field, ValidationError
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.names import GROUP_TRAINER, TOPIC_DLQ, TOPIC_TRANSACTIONS
+from workloads.common.flags import parse_flags
 
 
 class TrainerSettings(BaseSettings):
+    """The trainer: Kafka -> PyTorch -> checkpoints -> a gated, published model."""
+
     model_config = SettingsConfigDict(env_prefix="TRAIN_", extra="forbid", populate_by_name=True)
 
     topic: str = TOPIC_TRANSACTIONS
@@ -41,16 +42,4 @@ class TrainerSettings(BaseSettings):
 
 def parse_settings(argv: list[str] | None = None) -> TrainerSettings:
     """Flags (`--batch-size 512`) override `TRAIN_BATCH_SIZE`; errors name the setting."""
-    parser = argparse.ArgumentParser(prog="python -m workloads.training", description=__doc__)
-    for name, field in TrainerSettings.model_fields.items():
-        flag = "--" + name.replace("_", "-")
-        if field.annotation is bool:
-            parser.add_argument(flag, action="store_true", default=None, help=field.description)
-        else:
-            parser.add_argument(flag, default=None, help=field.description)
-    args = {k: v for k, v in vars(parser.parse_args(argv)).items() if v is not None}
-    try:
-        return TrainerSettings(**args)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise SystemExit(f"invalid trainer settings: {problems}") from None
+    return parse_flags(TrainerSettings, "python -m workloads.training", argv)

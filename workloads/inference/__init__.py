@@ -1,0 +1,1 @@
+"""The inference workloads: an Open Inference Protocol (v2) server and a Kafka stream scorer."""
