@@ -5,6 +5,11 @@ Requests queue their feature rows; one worker task takes the queue when it holds
 a single model thread (off the event loop), and hands each request its own slice of the result.
 While a batch runs, the next one fills, so under load batches grow without any added delay.
 A request larger than `max_batch_size` runs alone; rows of one request are never split.
+
+A batch that ran in under `inline_below_s` (a small model on CPU: ~0.1 ms) runs the next one on
+the event loop itself: handing it to the model thread costs more than the forward pass, and the
+two threads then take turns on the GIL, which shows up as tail latency. Slower batches (big
+models, GPUs) go back to the model thread so the loop keeps accepting requests meanwhile.
 """
 
 from __future__ import annotations
@@ -36,12 +41,15 @@ class DynamicBatcher(Generic[T]):
         max_batch_size: int,
         max_delay_s: float,
         on_batch: Callable[[int], None] = lambda _rows: None,
+        inline_below_s: float = 0.001,
     ) -> None:
         self.run, self.max_batch_size, self.max_delay_s = run, max_batch_size, max_delay_s
+        self.inline_below_s = inline_below_s
+        self._last_run_s = float("inf")  # the first batch goes to the model thread
         self.on_batch = on_batch
         self._queue: deque[_Pending] = deque()
         self._rows = 0
-        self._arrived = asyncio.Event()
+        self._wake = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
         self._worker: asyncio.Task[None] | None = None
 
@@ -65,7 +73,8 @@ class DynamicBatcher(Generic[T]):
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(x, future, time.monotonic()))
         self._rows += len(x)
-        self._arrived.set()
+        if len(self._queue) == 1 or self._rows >= self.max_batch_size:
+            self._wake.set()  # the worker is idle, or its batch is full
         result: tuple[Any, T] = await future
         return result
 
@@ -78,23 +87,24 @@ class DynamicBatcher(Generic[T]):
         loop = asyncio.get_running_loop()
         while True:
             if not self._queue:
-                self._arrived.clear()
-                await self._arrived.wait()
-            deadline = self._queue[0].queued_at + self.max_delay_s
-            while self._rows < self.max_batch_size:
-                wait = deadline - time.monotonic()
-                if wait <= 0:
-                    break
-                self._arrived.clear()
-                try:
-                    await asyncio.wait_for(self._arrived.wait(), wait)
-                except TimeoutError:
-                    break
+                self._wake.clear()
+                await self._wake.wait()
+            wait = self._queue[0].queued_at + self.max_delay_s - time.monotonic()
+            if self._rows < self.max_batch_size and wait > 0:
+                self._wake.clear()  # set again by a full batch, or by the timer
+                timer = loop.call_later(wait, self._wake.set)
+                await self._wake.wait()
+                timer.cancel()
             batch = self._take()
             self.on_batch(sum(len(item.x) for item in batch))
             x = batch[0].x if len(batch) == 1 else torch.cat([item.x for item in batch])
             try:
-                scores, tag = await loop.run_in_executor(self._executor, self.run, x)
+                start = time.perf_counter()
+                if self._last_run_s < self.inline_below_s:
+                    scores, tag = self.run(x)
+                else:
+                    scores, tag = await loop.run_in_executor(self._executor, self.run, x)
+                self._last_run_s = time.perf_counter() - start
             except Exception as exc:  # the model failed: every request of the batch learns why
                 for item in batch:
                     if not item.future.done():
