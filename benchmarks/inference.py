@@ -136,6 +136,7 @@ def start_server(
     cmd = [sys.executable, "-m", "workloads.inference", "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--mode", mode, "--max-batch-size", str(args.max_batch_size), "--log-level", "WARNING"]
     cmd += ["--max-queue-delay-ms", str(args.max_queue_delay_ms), "--threads", "1"]
+    cmd += ["--inline-below-ms", str(args.inline_below_ms)]
     env = {**os.environ, "OBJECT_STORE_URL": store_url, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -241,6 +242,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2, help="load-generator processes")
     parser.add_argument("--max-batch-size", type=int, default=64)
     parser.add_argument("--max-queue-delay-ms", type=float, default=2.0)
+    parser.add_argument("--inline-below-ms", type=float, default=1.0)
     parser.add_argument("--heavy-width", type=int, default=2048)
     parser.add_argument("--heavy-depth", type=int, default=3)
     parser.add_argument("--only", choices=["reference", "heavy"], default=None)

@@ -41,6 +41,7 @@ class InferenceService:
             settings.max_batch_size,
             settings.max_queue_delay_ms / 1000,
             on_batch=self.metrics.batch_size.observe,
+            inline_below_s=settings.inline_below_ms / 1000,
         )
         self.draining = False
         self._watch_task: asyncio.Task[None] | None = None

@@ -25,6 +25,11 @@ class ServerSettings(BaseSettings):
     max_queue_delay_ms: float = Field(
         default=2.0, ge=0, le=1000, description="longest a request waits for a batch to fill"
     )
+    inline_below_ms: float = Field(
+        default=1.0,
+        ge=0,
+        description="batches faster than this run on the event loop (0: always the model thread)",
+    )
     threads: int = Field(default=1, ge=0, description="torch CPU threads (0: torch's default)")
     device: str = Field(default="auto", description="auto (cuda when present), cpu or cuda[:N]")
     reload_interval_s: float = Field(default=10.0, gt=0, description="how often to check latest")
