@@ -8,10 +8,19 @@ STACK  ?= aws-prod
 # The CPU wheel of torch lies on this machine's disk; pinning it first keeps pip from
 # resolving a bare `torch` to a multi-GB CUDA build. Override for a GPU workstation.
 TORCH_SPEC ?= torch==2.13.0
+# checkov pins old boto3/packaging that break pulumi and pytest: it gets a virtualenv of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_SPEC ?= checkov==3.3.30
 
 .PHONY: install test lint plan bench clean
 
-install: $(STAMP)
+install: $(STAMP) $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_VENV)/.installed:
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	@$(CHECKOV_VENV)/bin/pip install -q --disable-pip-version-check "$(CHECKOV_SPEC)" 2>&1 | grep -v '^WARNING: Location' || true
+	@$(CHECKOV_VENV)/bin/checkov --version >/dev/null || { echo "checkov did not install"; exit 1; }
+	@touch $@
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,11 +40,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-plan: install
+plan: $(STAMP)
 	$(BIN)/ascent plan --stack $(STACK)
 
-bench: install
+bench: $(STAMP)
 	$(BIN)/python benchmarks/plan.py
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

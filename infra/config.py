@@ -39,7 +39,7 @@ MSK_MAX_AZS = 3  # a provisioned MSK cluster takes two or three client subnets
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _ADMIN_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$")
-_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_IMAGE_TAG = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|sha256:[a-f0-9]{64})$")
 _CRON = re.compile(r"^(\S+\s+){4}\S+$")
 
 

@@ -1,6 +1,6 @@
 """The one map of the program: the target's platform, then the shared Kubernetes layer.
 
-config ─> target (aws | local) ─> PlatformContract ─> namespaces, add-ons, workloads
+config ─> target (aws | local) ─> PlatformContract ─> namespaces, add-ons ─> workloads
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from infra.config import StackConfig
 from infra.contract import GpuPoolInfo, PlatformContract
 from infra.k8s.addons import MONITORING_NAMESPACE, Addons, AddonsArgs
 from infra.k8s.namespaces import WorkloadNamespaces, WorkloadNamespacesArgs
+from infra.k8s.workloads import Workloads, workloads_args
 from infra.local.kafka import TLS_PORT
 from infra.local.target import build_local_services, local_provider
 from infra.scheduling import gpu_pool_info
@@ -74,6 +75,9 @@ def build_stack(config: StackConfig) -> dict[str, Any]:
     if config.target == "aws":
         outputs["region"] = config.region
     contract = build_platform(config, outputs)
+    k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": contract.provider})
+    workloads = Workloads("workloads", workloads_args(config, contract), opts=k8s_opts)
+    outputs["workloads"] = workloads.summary
     outputs["kafkaBootstrapServers"] = contract.kafka.bootstrap_servers
     outputs["objectStoreUrl"] = contract.object_store.url("")
     return outputs

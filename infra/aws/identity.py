@@ -117,6 +117,32 @@ def workload_policy(
     )
 
 
+def keda_policy(kafka_cluster_arn: str, topic: str, group: str) -> dict[str, Any]:
+    """What KEDA's operator needs to compute a consumer group's lag: describe, never read data."""
+    return _document(
+        [
+            {
+                "Sid": "Connect",
+                "Effect": "Allow",
+                "Action": ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"],
+                "Resource": kafka_cluster_arn,
+            },
+            {
+                "Sid": "DescribeTopic",
+                "Effect": "Allow",
+                "Action": ["kafka-cluster:DescribeTopic"],
+                "Resource": topic_arn(kafka_cluster_arn, topic),
+            },
+            {
+                "Sid": "DescribeGroup",
+                "Effect": "Allow",
+                "Action": ["kafka-cluster:DescribeGroup"],
+                "Resource": group_arn(kafka_cluster_arn, group),
+            },
+        ]
+    )
+
+
 def autoscaler_policy(cluster_name: str, nodegroup_arn_prefix: str) -> dict[str, Any]:
     """cluster-autoscaler: resize only the ASGs tagged as this cluster's; describe the rest."""
     return _document(

@@ -13,7 +13,7 @@ import pulumi_aws as aws
 
 from infra.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from infra.aws.cluster import CLUSTER_ADDONS, NODE_ADDONS, Cluster, ClusterArgs, ManagedAddons
-from infra.aws.identity import WorkloadRole, WorkloadRoleArgs, workload_policy
+from infra.aws.identity import WorkloadRole, WorkloadRoleArgs, keda_policy, workload_policy
 from infra.aws.kafka import Kafka, KafkaArgs
 from infra.aws.network import Network, NetworkArgs
 from infra.aws.node_pools import (
@@ -27,6 +27,8 @@ from infra.aws.registry import Registry, RegistryArgs
 from infra.aws.storage import ObjectStorage, ObjectStorageArgs
 from infra.config import MSK_MAX_AZS, StackConfig
 from infra.contract import (
+    GROUP_SCORER,
+    TOPIC_TRANSACTIONS,
     WORKLOADS,
     GpuPoolInfo,
     KafkaAccess,
@@ -38,6 +40,7 @@ from infra.scheduling import LABEL_PREFIX
 from infra.tags import default_tags
 
 SYSTEM_DISK_GB = 50
+KEDA_NAMESPACE, KEDA_SERVICE_ACCOUNT = "keda", "keda-operator"  # the KEDA chart's operator
 
 
 def cluster_name_for(stack: str) -> str:
@@ -175,6 +178,19 @@ def build_aws_target(config: StackConfig) -> AwsTarget:
         opts=opts,
     )
     roles = {w.name: _workload_role(w, cluster, storage, kafka, opts) for w in WORKLOADS.values()}
+    if config.enable_keda:  # the scorer's ScaledObject reads its group's lag with this role
+        roles["keda"] = WorkloadRole(
+            "keda-identity",
+            WorkloadRoleArgs(
+                cluster.name,
+                KEDA_NAMESPACE,
+                KEDA_SERVICE_ACCOUNT,
+                kafka.cluster_arn.apply(
+                    lambda arn: keda_policy(arn, TOPIC_TRANSACTIONS, GROUP_SCORER)
+                ),
+            ),
+            opts=opts,
+        )
     if config.enable_cluster_autoscaler:
         ClusterAutoscaler(
             "cluster-autoscaler",

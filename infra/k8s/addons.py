@@ -42,6 +42,7 @@ KEDA_VERSION = "2.21.1"  # github.com/kedacore/charts/releases/tag/v2.21.1
 DEVICE_PLUGIN_VERSION = "0.18.0"  # github.com/NVIDIA/k8s-device-plugin/releases (2025-10)
 GPU_OPERATOR_VERSION = "v26.3.3"  # helm.ngc.nvidia.com/nvidia; NVIDIA platform-support page
 KUBE_PROMETHEUS_STACK_VERSION = "87.15.1"  # github.com/prometheus-community/helm-charts
+PROMETHEUS_ADAPTER_VERSION = "5.3.0"  # github.com/prometheus-community/helm-charts (v0.12.0)
 DCGM_EXPORTER_VERSION = "4.8.3"  # docs.nvidia.com/datacenter/dcgm (dcgm-exporter, 2026-07-15)
 MONITORING_NAMESPACE = "monitoring"
 
@@ -65,6 +66,12 @@ CHARTS: dict[str, Chart] = {
     "kube-prometheus-stack": Chart(
         "kube-prometheus-stack",
         KUBE_PROMETHEUS_STACK_VERSION,
+        "https://prometheus-community.github.io/helm-charts",
+        MONITORING_NAMESPACE,
+    ),
+    "prometheus-adapter": Chart(
+        "prometheus-adapter",
+        PROMETHEUS_ADAPTER_VERSION,
         "https://prometheus-community.github.io/helm-charts",
         MONITORING_NAMESPACE,
     ),
@@ -159,6 +166,23 @@ class AddonsArgs:
         return gpu_node_affinity(self.gpu_pools)
 
 
+# kube-prometheus-stack's Prometheus Service, for the adapter that serves custom metrics to HPAs.
+PROMETHEUS_URL = f"http://kube-prometheus-stack-prometheus.{MONITORING_NAMESPACE}.svc"
+IN_FLIGHT_METRIC = "ascent_inference_in_flight_requests"
+
+
+def in_flight_rule() -> dict[str, Any]:
+    """Expose the inference server's in-flight requests gauge per pod (custom.metrics.k8s.io)."""
+    return {
+        "seriesQuery": f'{IN_FLIGHT_METRIC}{{namespace!="",pod!=""}}',
+        "resources": {
+            "overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}
+        },
+        "name": {"matches": f"^{IN_FLIGHT_METRIC}$", "as": IN_FLIGHT_METRIC},
+        "metricsQuery": "sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)",
+    }
+
+
 def chart_values(key: str, args: AddonsArgs) -> dict[str, Any]:
     """The Helm values of add-on `key` (a CHARTS key)."""
     gpu_daemon = {"affinity": args.gpu_node_affinity, "tolerations": args.gpu_tolerations}
@@ -187,6 +211,11 @@ def chart_values(key: str, args: AddonsArgs) -> dict[str, Any]:
         selectors = ("serviceMonitor", "podMonitor", "rule")
         spec: dict[str, Any] = {f"{s}SelectorNilUsesHelmValues": False for s in selectors}
         return {"prometheus": {"prometheusSpec": {**spec, "retention": "15d"}}}
+    if key == "prometheus-adapter":
+        return {
+            "prometheus": {"url": PROMETHEUS_URL, "port": 9090},
+            "rules": {"default": False, "custom": [in_flight_rule()]},
+        }
     if key == "dcgm-exporter":
         return {**gpu_daemon, "serviceMonitor": {"enabled": True}}
     return {}
@@ -210,6 +239,7 @@ class Addons(pulumi.ComponentResource):
         monitoring: list[pulumi.Resource] = []
         if args.monitoring:
             monitoring.append(self._release("kube-prometheus-stack", args))
+            self._release("prometheus-adapter", args, monitoring)  # the HPA's custom metrics
         if args.dcgm_exporter:  # needs the ServiceMonitor CRD from kube-prometheus-stack
             self._release("dcgm-exporter", args, monitoring)
         if args.gpu_operator:

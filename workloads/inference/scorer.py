@@ -17,6 +17,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -69,9 +70,15 @@ class Scorer:
         if err is not None:
             self._failures.append(f"{msg.topic()}: {err}")
 
+    def beat(self) -> None:
+        """Prove the loop is alive to the pod's liveness probe (see `heartbeat_file`)."""
+        if self.s.heartbeat_file:
+            Path(self.s.heartbeat_file).touch()
+
     def wait_for_model(self) -> LoadedModel:
         deadline = time.monotonic() + self.s.model_wait_s
         while not self._stopping:
+            self.beat()
             self.watcher.check()
             if self.watcher.current is not None:
                 return self.watcher.current
@@ -100,6 +107,7 @@ class Scorer:
         began = idle_since = next_reload = time.monotonic()
         try:
             while not self._stopping and not self._limit_reached():
+                self.beat()
                 if time.monotonic() >= next_reload:
                     self.watcher.check()
                     next_reload = time.monotonic() + self.s.reload_interval_s

@@ -63,6 +63,9 @@ class ScorerSettings(BaseSettings):
     model_wait_s: float = Field(default=300.0, gt=0, description="wait this long for a model")
     idle_timeout_s: float = Field(default=0.0, ge=0, description="exit when idle (0: never)")
     max_records: int = Field(default=0, ge=0, description="exit after this many (0: never)")
+    heartbeat_file: str = Field(
+        default="", description="touched every loop; a liveness probe checks its age"
+    )
     log_level: str = "INFO"
 
 

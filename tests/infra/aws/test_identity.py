@@ -89,8 +89,15 @@ def test_each_workload_has_a_bound_role_with_a_least_privilege_policy(inventorie
     inv = inventories[stack]
     bindings = {r.inputs["serviceAccount"]: r.inputs for r in
                 inv.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")}  # fmt: skip
-    assert set(bindings) == {"trainer", "inference", "scorer", "cluster-autoscaler"}
+    assert set(bindings) == {
+        "trainer",
+        "inference",
+        "scorer",
+        "cluster-autoscaler",
+        "keda-operator",
+    }
     assert bindings["trainer"]["namespace"] == "training"
+    assert bindings["keda-operator"]["namespace"] == "keda"
     assert bindings["cluster-autoscaler"]["namespace"] == "kube-system"
     for policy in inv.of_type("aws:iam/rolePolicy:RolePolicy"):
         assert_least_privilege(json.loads(policy.inputs["policy"]))

@@ -1,0 +1,97 @@
+"""The workloads layer: service accounts for every workload identity, then the training Job,
+the inference service and the stream scorer, all from the platform contract and stack config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.config import StackConfig
+from infra.contract import PlatformContract
+from infra.k8s.inference import InferenceArgs, InferenceService
+from infra.k8s.pods import app_labels, plain
+from infra.k8s.scorer import ScorerArgs, StreamScorer, max_replicas
+from infra.k8s.training import TrainingArgs, TrainingJob
+
+
+@dataclass(frozen=True)
+class WorkloadsArgs:
+    training: TrainingArgs
+    inference: InferenceArgs
+    scorer: ScorerArgs
+
+
+def workloads_args(config: StackConfig, contract: PlatformContract) -> WorkloadsArgs:
+    tag = config.image_tag
+    return WorkloadsArgs(
+        training=TrainingArgs(
+            contract,
+            tag,
+            nodes=config.training_nodes,
+            active_deadline_seconds=config.training_active_deadline_seconds,
+            schedule=config.training_schedule,
+        ),
+        inference=InferenceArgs(
+            contract,
+            tag,
+            min_replicas=config.inference_min_replicas,
+            max_replicas=config.inference_max_replicas,
+            use_gpu=config.inference_use_gpu,
+            monitoring=config.enable_monitoring,
+        ),
+        scorer=ScorerArgs(
+            contract,
+            tag,
+            min_replicas=config.scorer_min_replicas,
+            max_replicas=config.scorer_max_replicas,
+            lag_threshold=config.scorer_lag_threshold,
+        ),
+    )
+
+
+class Workloads(pulumi.ComponentResource):
+    def __init__(self, name: str, args: WorkloadsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("ascent:k8s:Workloads", name, None, opts)
+        contract = args.training.contract
+        self.service_accounts = {
+            w.name: k8s.core.v1.ServiceAccount(
+                f"{name}-sa-{w.name}",
+                metadata=plain(
+                    {
+                        "name": w.service_account,
+                        "namespace": w.namespace,
+                        "labels": app_labels(w.name, "identity"),
+                    }
+                ),
+                automount_service_account_token=False,  # no workload calls the Kubernetes API
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for w in contract.service_accounts.values()
+        }
+        after = pulumi.ResourceOptions(
+            parent=self, depends_on=[*self.service_accounts.values(), *contract.depends_on]
+        )
+        self.training = TrainingJob(f"{name}-training", args.training, opts=after)
+        self.inference = InferenceService(f"{name}-inference", args.inference, opts=after)
+        self.scorer = StreamScorer(f"{name}-scorer", args.scorer, opts=after)
+        self.summary = summary(args)
+        self.register_outputs({"workloads": self.summary})
+
+
+def summary(args: WorkloadsArgs) -> dict[str, str]:
+    """One line per workload and its autoscaler, for `ascent plan` and the stack outputs."""
+    t, i, s = args.training, args.inference, args.scorer
+    pools = t.contract.pools("training")
+    where = f"pool {pools[0].name}, {pools[0].gpus_per_node} GPU/node" if pools else "CPU nodes"
+    kind = f"Indexed Job x{t.nodes}" if t.nodes > 1 else "Job"
+    cron = f", CronJob '{t.schedule}'" if t.schedule else ""
+    metrics = "cpu 70% + in-flight requests" if i.monitoring else "cpu 70%"
+    return {
+        "trainer": f"{kind} on {where}{cron}",
+        "inference": f"Deployment + HPA {i.min_replicas}..{i.max_replicas} on {metrics}"
+        + (" (GPU)" if i.use_gpu else ""),
+        "scorer": f"Deployment + KEDA {s.min_replicas}..{max_replicas(s)} on lag "
+        f"> {s.lag_threshold} of group fraud-scores",
+    }
