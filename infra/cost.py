@@ -1,0 +1,205 @@
+"""Monthly cost of a stack, from the resources the program declares (not from config alone):
+line items at minimum and at maximum scale, GPU hours apart, every assumption stated.
+
+`estimate(resources)` takes (type, name, inputs) triples: the offline inventory in `ascent plan`,
+the resources a policy pack sees in `pulumi preview`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.catalog import GPU_FAMILIES, split_instance_type
+from infra.prices import (
+    ECR_GB_PER_REPOSITORY,
+    HOURS_PER_MONTH,
+    LOG_GB_PER_GROUP,
+    MSK_SERVERLESS_PARTITIONS,
+    NAT_GB_PER_MONTH,
+    PRICES_AS_OF,
+    SPOT_DISCOUNT,
+    hourly,
+    region_prices,
+)
+
+DEFAULT_REGION = "us-east-1"
+DEFAULT_STORAGE_GB = 500.0
+
+
+@dataclass(frozen=True)
+class LineItem:
+    component: str  # e.g. "node pools", "kafka"
+    item: str  # what is charged, e.g. "gpu-training: 0..4 x g6e.12xlarge (spot)"
+    min_usd: float
+    max_usd: float
+    gpu_hours_max: float = 0.0
+
+
+@dataclass
+class Estimate:
+    region: str
+    items: list[LineItem] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+
+    @property
+    def min_total(self) -> float:
+        return round(sum(i.min_usd for i in self.items), 2)
+
+    @property
+    def max_total(self) -> float:
+        return round(sum(i.max_usd for i in self.items), 2)
+
+    @property
+    def gpu_hours_max(self) -> float:
+        return sum(i.gpu_hours_max for i in self.items)
+
+    @property
+    def gpu_usd_max(self) -> float:
+        return round(sum(i.max_usd for i in self.items if i.gpu_hours_max), 2)
+
+    def by_component(self) -> dict[str, tuple[float, float]]:
+        out: dict[str, tuple[float, float]] = {}
+        for i in self.items:
+            lo, hi = out.get(i.component, (0.0, 0.0))
+            out[i.component] = (round(lo + i.min_usd, 2), round(hi + i.max_usd, 2))
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "region": self.region,
+            "currency": "USD",
+            "pricesAsOf": PRICES_AS_OF,
+            "minMonthly": self.min_total,
+            "maxMonthly": self.max_total,
+            "gpuHoursAtMax": self.gpu_hours_max,
+            "gpuMonthlyAtMax": self.gpu_usd_max,
+            "byComponent": {k: {"min": v[0], "max": v[1]} for k, v in self.by_component().items()},
+            "items": [
+                {
+                    "component": i.component,
+                    "item": i.item,
+                    "min": round(i.min_usd, 2),
+                    "max": round(i.max_usd, 2),
+                    "gpuHoursAtMax": i.gpu_hours_max,
+                }
+                for i in self.items
+            ],
+            "assumptions": self.assumptions,
+        }
+
+
+Triple = tuple[str, str, Mapping[str, Any]]
+
+
+def _num(value: Any, default: float = 0.0) -> float:
+    return float(value) if isinstance(value, (int, float)) else default
+
+
+def _gpus(instance_type: str) -> int:
+    family, size = split_instance_type(instance_type)
+    info = GPU_FAMILIES.get(family)
+    return info.gpus_by_size.get(size, 0) if info else 0
+
+
+def _region(resources: list[Triple]) -> str:
+    for typ, _name, props in resources:
+        if typ == "pulumi:providers:aws" and isinstance(props.get("region"), str):
+            return str(props["region"])
+    return DEFAULT_REGION
+
+
+def _disk_gb(ng_name: str, props: Mapping[str, Any], resources: list[Triple]) -> float:
+    """The node group's root volume: its diskSize, or its launch template's (named alike)."""
+    if isinstance(props.get("diskSize"), (int, float)):
+        return float(props["diskSize"])
+    base = ng_name.removesuffix("-ng")
+    for typ, name, lt in resources:
+        if typ == "aws:ec2/launchTemplate:LaunchTemplate" and name.removesuffix("-lt") == base:
+            return sum(
+                _num((m.get("ebs") or {}).get("volumeSize"))
+                for m in lt.get("blockDeviceMappings") or []
+            )
+    return 20.0  # the EKS default root volume
+
+
+def _node_group(
+    name: str, props: Mapping[str, Any], resources: list[Triple], region: str
+) -> LineItem:
+    _, _, rates = region_prices(region)
+    types = props.get("instanceTypes") or []
+    instance = types[0] if types and isinstance(types[0], str) else "m7i.large"
+    spot = props.get("capacityType") == "SPOT"
+    rate = hourly(region, instance) * ((1 - SPOT_DISCOUNT) if spot else 1.0)
+    scaling = props.get("scalingConfig") or {}
+    lo, hi = _num(scaling.get("minSize")), _num(scaling.get("maxSize"))
+    per_node = rate * HOURS_PER_MONTH + _disk_gb(name, props, resources) * rates["ebs_gp3_gb_month"]
+    gpus = _gpus(instance)
+    label = f"{name}: {lo:g}..{hi:g} x {instance} ({'spot' if spot else 'on-demand'})"
+    return LineItem("node pools", label, lo * per_node, hi * per_node, hi * gpus * HOURS_PER_MONTH)
+
+
+def estimate(resources: Iterable[Triple], storage_gb: float = DEFAULT_STORAGE_GB) -> Estimate:
+    """Line items for every priced resource; ValueError naming an unknown region or type."""
+    res = list(resources)
+    region = _region(res)
+    _, _, rates = region_prices(region)
+    out = Estimate(region)
+    month = HOURS_PER_MONTH
+
+    def flat(component: str, item: str, usd: float) -> None:
+        out.items.append(LineItem(component, item, usd, usd))
+
+    for typ, name, props in res:
+        if typ == "aws:eks/cluster:Cluster":
+            flat("cluster", f"{name}: EKS control plane", rates["eks_cluster_hour"] * month)
+        elif typ == "aws:ec2/natGateway:NatGateway":
+            hours = rates["nat_hour"] * month
+            flat("network", f"{name}: NAT gateway", hours + NAT_GB_PER_MONTH * rates["nat_gb"])
+        elif typ == "aws:eks/nodeGroup:NodeGroup":
+            out.items.append(_node_group(name, props, res, region))
+        elif typ == "aws:msk/cluster:Cluster":
+            brokers = _num(props.get("numberOfBrokerNodes"), 1)
+            info = props.get("brokerNodeGroupInfo") or {}
+            broker = str(info.get("instanceType", ""))
+            volume = _num(
+                ((info.get("storageInfo") or {}).get("ebsStorageInfo") or {}).get("volumeSize")
+            )
+            usd = brokers * (
+                hourly(region, broker) * month + volume * rates["msk_storage_gb_month"]
+            )
+            flat("kafka", f"{name}: {brokers:g} x {broker} + {volume:g} GB each", usd)
+        elif typ == "aws:msk/serverlessCluster:ServerlessCluster":
+            partitions = MSK_SERVERLESS_PARTITIONS * rates["msk_serverless_partition_hour"]
+            usd = month * (rates["msk_serverless_cluster_hour"] + partitions)
+            flat("kafka", f"{name}: MSK serverless, {MSK_SERVERLESS_PARTITIONS} partitions", usd)
+        elif typ == "aws:s3/bucket:Bucket":
+            flat(
+                "storage",
+                f"{name}: {storage_gb:g} GB S3 Standard",
+                storage_gb * rates["s3_standard_gb_month"],
+            )
+        elif typ == "aws:ecr/repository:Repository":
+            flat(
+                "registry",
+                f"{name}: {ECR_GB_PER_REPOSITORY:g} GB images",
+                ECR_GB_PER_REPOSITORY * rates["ecr_gb_month"],
+            )
+        elif typ == "aws:kms/key:Key":
+            flat("security", f"{name}: KMS key", rates["kms_key_month"])
+        elif typ == "aws:cloudwatch/logGroup:LogGroup":
+            flat(
+                "observability",
+                f"{name}: {LOG_GB_PER_GROUP:g} GB logs",
+                LOG_GB_PER_GROUP * rates["logs_ingest_gb"],
+            )
+    out.assumptions = [
+        f"{month} hours a month; prices: {PRICES_AS_OF}, region {region}",
+        f"spot instances at {SPOT_DISCOUNT:.0%} off on-demand",
+        f"{NAT_GB_PER_MONTH:g} GB processed per NAT gateway (S3 uses the free gateway endpoint)",
+        f"{storage_gb:g} GB in the bucket, {ECR_GB_PER_REPOSITORY:g} GB per ECR repository, "
+        f"{LOG_GB_PER_GROUP:g} GB logs per log group",
+        "data transfer out of AWS, Kubernetes load balancers and support plans are not included",
+    ]
+    return out
