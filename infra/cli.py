@@ -1,4 +1,5 @@
-"""`ascent`, the project's command line: `ascent plan` shows what `pulumi up` would create."""
+"""`ascent`, the project's command line: `ascent plan` shows what `pulumi up` would create, what
+the policy pack says about it and what it would cost a month, all offline."""
 
 from __future__ import annotations
 
@@ -9,8 +10,16 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, TextIO
 
-from infra.config import ConfigError
-from infra.offline import PROJECT_ROOT, Inventory, StackNotFound, run_program
+from infra.config import ConfigError, parse_config
+from infra.offline import PROJECT_ROOT, Inventory, StackNotFound, run_program, stack_config
+from infra.report import (
+    compare_markdown,
+    cost_estimate,
+    policy_document,
+    policy_report,
+    render_cost,
+    render_policy,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -58,22 +67,60 @@ def render_table(doc: dict[str, Any], out: TextIO) -> None:
         print(f"  {key:<28} {text}", file=out)
 
 
+def full_plan(stack: str, root: Path) -> dict[str, Any]:
+    """The inventory, the policy report and the cost estimate of one stack, as plain data."""
+    inventory = run_program(stack, root=root)
+    config = parse_config(stack_config(stack, root))
+    doc = plan_document(inventory)
+    doc["policy"] = policy_document(policy_report(inventory, config))
+    doc["cost"] = cost_estimate(inventory, config).as_dict()
+    return doc
+
+
+def _load_base(path: Path) -> dict[str, Any]:
+    try:
+        base: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(
+            f"--compare {path}: not a saved `ascent plan --format json`: {exc}"
+        ) from None
+    if not {"cost", "resources", "countsByType"} <= set(base):
+        raise ValueError(f"--compare {path}: not a saved `ascent plan --format json`")
+    return base
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     try:
-        inventory = run_program(args.stack, root=args.project_dir)
+        base = _load_base(args.compare) if args.compare else None
+        doc = full_plan(args.stack, args.project_dir)
     except StackNotFound as exc:
         print(f"ascent plan: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ConfigError as exc:
         print(f"ascent plan: stack {args.stack!r}: {exc.one_line}", file=sys.stderr)
         return EXIT_USAGE
-    doc = plan_document(inventory)
-    if args.format == "json":
+    except ValueError as exc:  # a bad --compare file, or a price the catalog lacks
+        print(f"ascent plan: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if base is not None:
+        sys.stdout.write(compare_markdown(base, doc))
+    elif args.format == "json":
         json.dump(doc, sys.stdout, indent=2, default=str)
         print()
     else:
         render_table(doc, sys.stdout)
-    return EXIT_OK
+        render_policy(doc["policy"], sys.stdout)
+        render_cost(doc["cost"], sys.stdout)
+    code = EXIT_OK
+    if doc["policy"]["mandatoryViolations"]:
+        print(f"ascent plan: {doc['policy']['mandatoryViolations']} mandatory policy "
+              "violation(s)", file=sys.stderr)  # fmt: skip
+        code = EXIT_FAILED
+    if args.budget is not None and doc["cost"]["maxMonthly"] > args.budget:
+        print(f"ascent plan: estimated ${doc['cost']['maxMonthly']:,.2f}/month at maximum scale "
+              f"exceeds --budget ${args.budget:,.2f}", file=sys.stderr)  # fmt: skip
+        code = EXIT_FAILED
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,6 +134,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=PROJECT_ROOT,
         help="folder holding Pulumi.yaml (default: this checkout)",
+    )
+    plan.add_argument(
+        "--budget", type=float, default=None, help="fail when the max monthly cost exceeds USD"
+    )
+    plan.add_argument(
+        "--compare",
+        type=Path,
+        default=None,
+        help="a saved `--format json` plan: print the cost/resource delta as Markdown",
     )
     plan.set_defaults(func=cmd_plan)
     return parser

@@ -126,18 +126,25 @@ def _disk_gb(ng_name: str, props: Mapping[str, Any], resources: list[Triple]) ->
 
 def _node_group(
     name: str, props: Mapping[str, Any], resources: list[Triple], region: str
-) -> LineItem:
+) -> list[LineItem]:
+    """The pool's instances (on-demand or spot rate) and, apart, their root volumes."""
     _, _, rates = region_prices(region)
     types = props.get("instanceTypes") or []
-    instance = types[0] if types and isinstance(types[0], str) else "m7i.large"
+    if not types or not isinstance(types[0], str):
+        raise ValueError(f"node group {name!r} names no instance type")
+    instance = types[0]  # the first type prices the pool (the others are spot alternatives)
     spot = props.get("capacityType") == "SPOT"
     rate = hourly(region, instance) * ((1 - SPOT_DISCOUNT) if spot else 1.0)
     scaling = props.get("scalingConfig") or {}
     lo, hi = _num(scaling.get("minSize")), _num(scaling.get("maxSize"))
-    per_node = rate * HOURS_PER_MONTH + _disk_gb(name, props, resources) * rates["ebs_gp3_gb_month"]
-    gpus = _gpus(instance)
+    per_node = rate * HOURS_PER_MONTH
+    disk = _disk_gb(name, props, resources) * rates["ebs_gp3_gb_month"]
     label = f"{name}: {lo:g}..{hi:g} x {instance} ({'spot' if spot else 'on-demand'})"
-    return LineItem("node pools", label, lo * per_node, hi * per_node, hi * gpus * HOURS_PER_MONTH)
+    gpu_hours = hi * _gpus(instance) * HOURS_PER_MONTH
+    return [
+        LineItem("node pools", label, lo * per_node, hi * per_node, gpu_hours),
+        LineItem("node volumes", f"{name}: gp3 root volumes", lo * disk, hi * disk),
+    ]
 
 
 def estimate(resources: Iterable[Triple], storage_gb: float = DEFAULT_STORAGE_GB) -> Estimate:
@@ -158,7 +165,7 @@ def estimate(resources: Iterable[Triple], storage_gb: float = DEFAULT_STORAGE_GB
             hours = rates["nat_hour"] * month
             flat("network", f"{name}: NAT gateway", hours + NAT_GB_PER_MONTH * rates["nat_gb"])
         elif typ == "aws:eks/nodeGroup:NodeGroup":
-            out.items.append(_node_group(name, props, res, region))
+            out.items += _node_group(name, props, res, region)
         elif typ == "aws:msk/cluster:Cluster":
             brokers = _num(props.get("numberOfBrokerNodes"), 1)
             info = props.get("brokerNodeGroupInfo") or {}
@@ -194,6 +201,7 @@ def estimate(resources: Iterable[Triple], storage_gb: float = DEFAULT_STORAGE_GB
                 f"{name}: {LOG_GB_PER_GROUP:g} GB logs",
                 LOG_GB_PER_GROUP * rates["logs_ingest_gb"],
             )
+    out.items.sort(key=lambda i: (i.component, i.item))
     out.assumptions = [
         f"{month} hours a month; prices: {PRICES_AS_OF}, region {region}",
         f"spot instances at {SPOT_DISCOUNT:.0%} off on-demand",

@@ -66,3 +66,70 @@ def test_invalid_config_is_one_line_naming_every_key_without_traceback(tmp_path)
     assert len(lines) == 1 and "Traceback" not in proc.stderr
     for key in ("ascent:region", "ascent:monthlyBudgetUsd", "ascent:colour"):
         assert key in lines[0]
+
+
+PLAN_KEYS = {"stack", "resources", "components", "countsByType", "outputs", "policy", "cost"}
+POLICY_KEYS = {"mandatoryViolations", "advisoryViolations", "rules", "violations"}
+COST_KEYS = {
+    "region", "currency", "pricesAsOf", "minMonthly", "maxMonthly", "gpuHoursAtMax",
+    "gpuMonthlyAtMax", "byComponent", "items", "assumptions",
+}  # fmt: skip
+
+
+def _plan_json(capsys, *args: str) -> dict:
+    assert main(["plan", "--format", "json", *args]) == 0
+    doc: dict = json.loads(capsys.readouterr().out)
+    return doc
+
+
+def test_plan_json_schema_is_stable(capsys):
+    doc = _plan_json(capsys, "--stack", "aws-dev")
+    assert set(doc) == PLAN_KEYS
+    assert set(doc["policy"]) == POLICY_KEYS and set(doc["cost"]) == COST_KEYS
+    item = doc["cost"]["items"][0]
+    assert set(item) == {"component", "item", "min", "max", "gpuHoursAtMax"}
+    assert doc["cost"]["minMonthly"] < doc["cost"]["maxMonthly"]
+    assert doc["policy"]["rules"] >= 25 and doc["policy"]["mandatoryViolations"] == 0
+
+
+def test_plan_table_reports_policies_and_costs(capsys):
+    assert main(["plan", "--stack", "aws-prod"]) == 0
+    out = capsys.readouterr().out
+    assert "Policies (" in out and "no violations" in out
+    assert "Monthly cost estimate (USD, us-east-1)" in out and "GPU at maximum scale" in out
+    assert "assumes: spot instances at" in out
+
+
+def test_a_mandatory_violation_fails_the_plan(tmp_path, capsys):
+    for name in ("Pulumi.yaml", "Pulumi.aws-prod.yaml"):
+        shutil.copy(PROJECT_ROOT / name, tmp_path)
+    stack = (tmp_path / "Pulumi.aws-prod.yaml").read_text()
+    (tmp_path / "Pulumi.aws-prod.yaml").write_text(
+        stack.replace("ascent:maxGpuNodes: 12", "ascent:maxGpuNodes: 2")
+    )
+    assert main(["plan", "--stack", "aws-prod", "--project-dir", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert "[mandatory/high] stack-max-gpu-nodes" in captured.out
+    assert "1 mandatory policy violation" in captured.err
+
+
+def test_budget_flag_fails_when_the_maximum_exceeds_it(capsys):
+    assert main(["plan", "--stack", "aws-dev", "--budget", "1000"]) == 1
+    assert "exceeds --budget $1,000.00" in capsys.readouterr().err
+    assert main(["plan", "--stack", "aws-dev", "--budget", "1000000"]) == 0
+
+
+def test_compare_prints_a_markdown_delta(tmp_path, capsys):
+    base = _plan_json(capsys, "--stack", "aws-dev")
+    (tmp_path / "base.json").write_text(json.dumps(base))
+    head = _plan_json(capsys, "--stack", "aws-prod")
+    assert main(["plan", "--stack", "aws-prod", "--compare", str(tmp_path / "base.json")]) == 0
+    md = capsys.readouterr().out
+    assert md.startswith("### `ascent plan` for `aws-prod`")
+    delta = head["cost"]["maxMonthly"] - base["cost"]["maxMonthly"]
+    assert f"| monthly, max scale | ${base['cost']['maxMonthly']:,.2f} |" in md
+    assert f"+${delta:,.2f} |" in md
+    nat = "aws:ec2/natGateway:NatGateway"
+    assert f"| `{nat}` | 1 | 3 | +2 |" in md
+    (tmp_path / "junk.json").write_text("{}")
+    assert main(["plan", "--stack", "aws-prod", "--compare", str(tmp_path / "junk.json")]) == 2
