@@ -12,7 +12,7 @@ TORCH_SPEC ?= torch==2.13.0
 CHECKOV_VENV := .venv-checkov
 CHECKOV_SPEC ?= checkov==3.3.30
 
-.PHONY: install test lint plan bench clean
+.PHONY: install test lint plan bench pipeline clean
 
 install: $(STAMP) $(CHECKOV_VENV)/.installed
 
@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -c "import torch" 2>/dev/null || \
 		$(BIN)/pip install -q --disable-pip-version-check "$(TORCH_SPEC)" 2>&1 | grep -v '^WARNING: Location' || true
 	@$(BIN)/python -c "import torch" 2>/dev/null || { echo "torch did not install ($(TORCH_SPEC))"; exit 1; }
-	@$(BIN)/pip install -q --disable-pip-version-check -e '.[infra,torch,train,serve,dev]' 2>&1 | grep -v '^WARNING: Location' || true
+	@$(BIN)/pip install -q --disable-pip-version-check -e '.[infra,torch,train,serve,ci,dev]' 2>&1 | grep -v '^WARNING: Location' || true
 	@$(BIN)/python -c "import infra, pulumi_aws, pytest" || { echo "install failed"; exit 1; }
 	@touch $@
 
@@ -45,6 +45,12 @@ plan: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/plan.py
+
+# The workloads end to end on this machine (workloads/pipeline.py): an embedded broker and a
+# file:// store unless KAFKA_BOOTSTRAP_SERVERS / OBJECT_STORE_URL point at real ones.
+# PIPELINE_ARGS="--records 5000 --json" changes the run.
+pipeline: $(STAMP)
+	$(BIN)/python -m workloads.pipeline $(PIPELINE_ARGS)
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -123,6 +123,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_pipeline(extra: list[str]) -> int:
+    from workloads.pipeline import main as pipeline_main  # the workloads' extras, only when asked
+
+    return pipeline_main(extra)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ascent", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -145,11 +151,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="a saved `--format json` plan: print the cost/resource delta as Markdown",
     )
     plan.set_defaults(func=cmd_plan)
+    # its flags are the pipeline's own (`ascent pipeline --help`), passed through unparsed
+    sub.add_parser(
+        "pipeline", add_help=False, help="the workloads end to end on this machine (make pipeline)"
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "pipeline":
+        return cmd_pipeline(extra)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     code: int = args.func(args)
     return code
 

@@ -133,3 +133,12 @@ def test_compare_prints_a_markdown_delta(tmp_path, capsys):
     assert f"| `{nat}` | 1 | 3 | +2 |" in md
     (tmp_path / "junk.json").write_text("{}")
     assert main(["plan", "--stack", "aws-prod", "--compare", str(tmp_path / "junk.json")]) == 2
+
+
+def test_ascent_pipeline_hands_its_flags_to_the_pipeline(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["pipeline", "--help"])
+    assert done.value.code == 0
+    assert "--records" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["plan", "--stack", "local", "--no-such-flag"])
