@@ -20,12 +20,13 @@ from infra.k8s.addons import IN_FLIGHT_METRIC
 from infra.k8s.pods import (
     app_labels,
     container_security,
+    deployment,
     env,
     gpu_placement,
     image_ref,
     plain,
-    pod_security,
     resources,
+    restricted_pod,
     scratch_volumes,
 )
 
@@ -129,16 +130,15 @@ def inference_pod(args: InferenceArgs) -> dict[str, Any]:
         }
         for key in (ZONE, "kubernetes.io/hostname")
     ]
-    return {
-        "serviceAccountName": contract.service_accounts["inference"].service_account,
-        "securityContext": pod_security(),
-        "automountServiceAccountToken": False,
-        "terminationGracePeriodSeconds": GRACE_S,
-        "containers": [container],
-        "volumes": volumes,
-        "topologySpreadConstraints": spread,
+    return restricted_pod(
+        contract,
+        "inference",
+        container,
+        volumes,
+        terminationGracePeriodSeconds=GRACE_S,
+        topologySpreadConstraints=spread,
         **gpu_placement(pools),
-    }
+    )
 
 
 class InferenceService(pulumi.ComponentResource):
@@ -147,21 +147,16 @@ class InferenceService(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         labels = app_labels(NAME, "serving")
         meta = {"name": NAME, "namespace": NS_SERVING, "labels": labels}
-        self.deployment = k8s.apps.v1.Deployment(
+        self.deployment = deployment(
             f"{name}-deployment",
-            metadata=plain(meta),
-            spec=plain(
-                {
-                    "replicas": args.min_replicas,
-                    "selector": {"matchLabels": labels},
-                    "strategy": {
-                        "type": "RollingUpdate",
-                        "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0},
-                    },
-                    "template": {"metadata": {"labels": labels}, "spec": inference_pod(args)},
-                }
-            ),
-            opts=child,
+            meta,
+            args.min_replicas,
+            inference_pod(args),
+            child,
+            strategy={
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0},
+            },
         )
         self.service = k8s.core.v1.Service(
             f"{name}-service",

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from infra.contract import GpuPoolInfo, PlatformContract
 from infra.k8s.settings import KAFKA_CA_DIR, workload_env
@@ -113,6 +114,50 @@ def env(contract: PlatformContract, workload: str, **settings: Any) -> list[dict
     """The contract's environment for `workload`, plus its own settings as strings."""
     own = [{"name": k, "value": str(v)} for k, v in settings.items()]
     return workload_env(contract, workload) + own
+
+
+def restricted_pod(
+    contract: PlatformContract,
+    workload: str,
+    container: dict[str, Any],
+    volumes: list[dict[str, Any]],
+    **extra: Any,
+) -> dict[str, Any]:
+    """A pod spec for `workload`: its service account, the restricted security context, no API
+    token (no workload calls the Kubernetes API), one container, and `extra` fields."""
+    return {
+        "serviceAccountName": contract.service_accounts[workload].service_account,
+        "securityContext": pod_security(),
+        "automountServiceAccountToken": False,
+        "containers": [container],
+        "volumes": volumes,
+        **extra,
+    }
+
+
+def deployment(
+    name: str,
+    meta: dict[str, Any],
+    replicas: int,
+    pod: dict[str, Any],
+    opts: pulumi.ResourceOptions,
+    **spec: Any,
+) -> k8s.apps.v1.Deployment:
+    """A Deployment of `pod` selecting the labels in `meta`, plus any other `spec` fields."""
+    labels = meta["labels"]
+    return k8s.apps.v1.Deployment(
+        name,
+        metadata=plain(meta),
+        spec=plain(
+            {
+                "replicas": replicas,
+                "selector": {"matchLabels": labels},
+                "template": {"metadata": {"labels": labels}, "spec": pod},
+                **spec,
+            }
+        ),
+        opts=opts,
+    )
 
 
 def app_labels(name: str, component: str) -> dict[str, str]:

@@ -20,12 +20,13 @@ from infra.contract import GROUP_SCORER, NS_SERVING, TOPIC_TRANSACTIONS, Platfor
 from infra.k8s.pods import (
     app_labels,
     container_security,
+    deployment,
     env,
     image_ref,
     kafka_ca,
     plain,
-    pod_security,
     resources,
+    restricted_pod,
     scratch_volumes,
 )
 
@@ -109,14 +110,9 @@ def scorer_pod(args: ScorerArgs) -> dict[str, Any]:
         "volumeMounts": mounts + ca_mounts,
         **heartbeat_probes(),
     }
-    return {
-        "serviceAccountName": contract.service_accounts["scorer"].service_account,
-        "securityContext": pod_security(),
-        "automountServiceAccountToken": False,
-        "terminationGracePeriodSeconds": 30,
-        "containers": [container],
-        "volumes": volumes + ca_volumes,
-    }
+    return restricted_pod(
+        contract, "scorer", container, volumes + ca_volumes, terminationGracePeriodSeconds=30
+    )
 
 
 class StreamScorer(pulumi.ComponentResource):
@@ -125,17 +121,9 @@ class StreamScorer(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         labels = app_labels(NAME, "serving")
         meta = {"name": NAME, "namespace": NS_SERVING, "labels": labels}
-        self.deployment = k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata=plain(meta),
-            spec=plain(
-                {
-                    "replicas": args.min_replicas,  # KEDA owns the count from here on
-                    "selector": {"matchLabels": labels},
-                    "template": {"metadata": {"labels": labels}, "spec": scorer_pod(args)},
-                }
-            ),
-            opts=child,
+        # replicas: the starting count; KEDA owns it from there on
+        self.deployment = deployment(
+            f"{name}-deployment", meta, args.min_replicas, scorer_pod(args), child
         )
         self.auth = k8s.apiextensions.CustomResource(
             f"{name}-kafka-auth",

@@ -24,8 +24,8 @@ from infra.k8s.pods import (
     image_ref,
     kafka_ca,
     plain,
-    pod_security,
     resources,
+    restricted_pod,
     scratch_volumes,
 )
 
@@ -69,7 +69,6 @@ def training_pod(
     contract = args.contract
     pools = contract.pools("training")
     gpus = pools[0].gpus_per_node if pools else 0
-    identity = contract.service_accounts["trainer"]
     volumes, mounts = scratch_volumes(shm=bool(gpus))
     ca_volumes, ca_mounts = kafka_ca(contract, NS_TRAINING)
     sizing = resources("8", "32Gi", "16", gpus) if gpus else resources("1", "4Gi", "2")
@@ -83,15 +82,14 @@ def training_pod(
         "securityContext": container_security(),
         "volumeMounts": mounts + ca_mounts,
     }
-    return {
-        "serviceAccountName": identity.service_account,
-        "restartPolicy": "Never",
-        "securityContext": pod_security(),
-        "automountServiceAccountToken": False,
-        "containers": [container],
-        "volumes": volumes + ca_volumes,
+    return restricted_pod(
+        contract,
+        "trainer",
+        container,
+        volumes + ca_volumes,
+        restartPolicy="Never",
         **gpu_placement(pools),
-    }
+    )
 
 
 class TrainingJob(pulumi.ComponentResource):
