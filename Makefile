@@ -12,27 +12,44 @@ TORCH_SPEC ?= torch==2.13.0
 CHECKOV_VENV := .venv-checkov
 CHECKOV_SPEC ?= checkov==3.3.30
 
-.PHONY: install test lint plan bench pipeline clean
+PIP := -q --disable-pip-version-check
+# pip's exit status survives the filter that drops this machine's find-links notices
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+QUIET := 2>&1 | sed -u '/^WARNING: Location/d'
+
+.PHONY: install system-packages test lint plan bench bench-plan bench-training bench-inference \
+	pipeline clean
 
 install: $(STAMP) $(CHECKOV_VENV)/.installed
 
+# One line per step, so a first run (about 4 minutes) is never silent.
 $(CHECKOV_VENV)/.installed:
+	@echo "install: checkov $(CHECKOV_SPEC) into $(CHECKOV_VENV) (its own virtualenv)"
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	@$(CHECKOV_VENV)/bin/pip install -q --disable-pip-version-check "$(CHECKOV_SPEC)" 2>&1 | grep -v '^WARNING: Location' || true
+	@$(CHECKOV_VENV)/bin/pip install $(PIP) "$(CHECKOV_SPEC)" $(QUIET)
 	@$(CHECKOV_VENV)/bin/checkov --version >/dev/null || { echo "checkov did not install"; exit 1; }
 	@touch $@
 
 $(STAMP): pyproject.toml
+	@echo "install: virtualenv $(VENV) ($$($(PYTHON) --version))"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip 2>/dev/null
-	@$(BIN)/python -c "import torch" 2>/dev/null || \
-		$(BIN)/pip install -q --disable-pip-version-check "$(TORCH_SPEC)" 2>&1 | grep -v '^WARNING: Location' || true
+	@$(BIN)/python -m pip install $(PIP) --upgrade pip $(QUIET)
+	@$(BIN)/python -c "import torch" 2>/dev/null || { \
+		echo "install: $(TORCH_SPEC) (first, so pip never resolves a CUDA build)"; \
+		$(BIN)/pip install $(PIP) "$(TORCH_SPEC)" $(QUIET); }
 	@$(BIN)/python -c "import torch" 2>/dev/null || { echo "torch did not install ($(TORCH_SPEC))"; exit 1; }
-	@$(BIN)/pip install -q --disable-pip-version-check -e '.[infra,torch,train,serve,ci,dev]' 2>&1 | grep -v '^WARNING: Location' || true
+	@echo "install: ascent, editable, with the train, serve, ci and dev extras"
+	@# setuptools' note on editable installs is information only: keep it off the screen
+	@PYTHONWARNINGS='ignore:Editable installation' $(BIN)/pip install $(PIP) -e '.[train,serve,ci,dev]' $(QUIET)
 	@$(BIN)/python -c "import infra, pulumi_aws, pytest" || { echo "install failed"; exit 1; }
+	@echo "install: done"
 	@touch $@
 
-test: install
+system-packages:
+	@bash scripts/system-packages.sh
+
+test: install system-packages
 	$(BIN)/python -m pytest
 
 lint: install
@@ -43,8 +60,17 @@ lint: install
 plan: $(STAMP)
 	$(BIN)/ascent plan --stack $(STACK)
 
-bench: $(STAMP)
+# Each figure's script prints its table and its ratio against the baseline (benchmarks/).
+bench: bench-plan bench-training bench-inference
+
+bench-plan: $(STAMP)
 	$(BIN)/python benchmarks/plan.py
+
+bench-training: $(STAMP)
+	$(BIN)/python benchmarks/training.py
+
+bench-inference: $(STAMP)
+	$(BIN)/python benchmarks/inference.py
 
 # The workloads end to end on this machine (workloads/pipeline.py): an embedded broker and a
 # file:// store unless KAFKA_BOOTSTRAP_SERVERS / OBJECT_STORE_URL point at real ones.
