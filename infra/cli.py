@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from infra.config import ConfigError, parse_config
-from infra.offline import PROJECT_ROOT, Inventory, StackNotFound, run_program, stack_config
+from infra.offline import (
+    PROJECT_ROOT,
+    Inventory,
+    ProjectFileError,
+    find_project_root,
+    run_program,
+    stack_config,
+)
 from infra.report import (
     compare_markdown,
     cost_estimate,
@@ -38,6 +46,8 @@ def plan_document(inventory: Inventory) -> dict[str, Any]:
         parent = inventory.by_urn(res.parent)
         owner = f"{parent.name} ({parent.type})" if parent else "(stack)"
         components[owner].append({"type": res.type, "name": res.name})
+    for members in components.values():  # registration order varies with the engine's awaits
+        members.sort(key=lambda m: (m["type"], m["name"]))
     outputs = {
         k: "[secret]" if k in inventory.secret_outputs else v
         for k, v in sorted(inventory.outputs.items())
@@ -89,11 +99,22 @@ def _load_base(path: Path) -> dict[str, Any]:
     return base
 
 
+def default_project_dir() -> Path:
+    """The project the CLI would use here: the nearest Pulumi.yaml at or above the current
+    folder, else the checkout this package was installed from (an editable install), else the
+    current folder."""
+    here = Path.cwd()
+    found = find_project_root(here)
+    if found is None and (PROJECT_ROOT / "Pulumi.yaml").is_file():
+        found = PROJECT_ROOT
+    return found or here  # the error then names the folder the user is in
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     try:
         base = _load_base(args.compare) if args.compare else None
-        doc = full_plan(args.stack, args.project_dir)
-    except StackNotFound as exc:
+        doc = full_plan(args.stack, args.project_dir or default_project_dir())
+    except ProjectFileError as exc:
         print(f"ascent plan: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ConfigError as exc:
@@ -103,7 +124,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(f"ascent plan: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if base is not None:
-        sys.stdout.write(compare_markdown(base, doc))
+        sys.stdout.write(compare_markdown(base, doc, base_name=str(args.compare)))
     elif args.format == "json":
         json.dump(doc, sys.stdout, indent=2, default=str)
         print()
@@ -129,17 +150,25 @@ def cmd_pipeline(extra: list[str]) -> int:
     return pipeline_main(extra)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage mistake as one line (what is wrong, where to read more), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ascent", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="ascent", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     plan = sub.add_parser("plan", help="show what `pulumi up` would create, offline")
     plan.add_argument("--stack", default="aws-prod", help="stack name (Pulumi.<stack>.yaml)")
     plan.add_argument("--format", choices=("table", "json"), default="table")
     plan.add_argument(
         "--project-dir",
         type=Path,
-        default=PROJECT_ROOT,
-        help="folder holding Pulumi.yaml (default: this checkout)",
+        default=None,
+        help="folder holding Pulumi.yaml (default: the nearest one at or above the current "
+        "folder, else this checkout)",
     )
     plan.add_argument(
         "--budget", type=float, default=None, help="fail when the max monthly cost exceeds USD"
@@ -169,5 +198,21 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
+def run() -> None:
+    """The `ascent` console script: `main`, with a closed pipe (`ascent plan | head`) ending
+    quietly as Python's docs advise, and Ctrl-C as exit 130 without a traceback."""
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush must not fail too
+        code = EXIT_FAILED
+    except KeyboardInterrupt:
+        print("ascent: interrupted", file=sys.stderr)
+        code = 130
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

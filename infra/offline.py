@@ -27,8 +27,85 @@ PROJECT = "ascent"
 MOCK_ACCOUNT = "123456789012"
 
 
-class StackNotFound(LookupError):
+class ProjectFileError(ValueError):
+    """`Pulumi.yaml` or a `Pulumi.<stack>.yaml` is missing or not what the CLI would accept; the
+    message names the file (and the line, for YAML) and what is expected."""
+
+
+class StackNotFound(ProjectFileError, LookupError):
     """No `Pulumi.<stack>.yaml` beside `Pulumi.yaml`."""
+
+
+# What a stack file may hold at its top level besides `config` (the CLI's own keys).
+STACK_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
+
+
+def find_project_root(start: Path) -> Path | None:
+    """The nearest folder at or above `start` that holds a `Pulumi.yaml`, as the CLI finds it."""
+    for folder in (start.resolve(), *start.resolve().parents):
+        if (folder / "Pulumi.yaml").is_file():
+            return folder
+    return None
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ProjectFileError(f"{path.name}{where}: not valid YAML: {problem}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProjectFileError(f"{path.name}: cannot read it: {exc}") from None
+
+
+def load_project(root: Path) -> dict[str, Any]:
+    """`Pulumi.yaml`, checked for what the offline run reads: `name` and a `config` mapping."""
+    path = root / "Pulumi.yaml"
+    if not path.is_file():
+        raise ProjectFileError(
+            f"no Pulumi.yaml in {root}: --project-dir must name the folder that holds the project"
+        )
+    project = _load_yaml(path)
+    if not isinstance(project, dict) or not isinstance(project.get("name"), str):
+        raise ProjectFileError(
+            "Pulumi.yaml: must be a mapping with at least `name:` and `runtime:` (see pulumi.com/"
+            "docs/iac/concepts/projects/project-file)"
+        )
+    if not isinstance(project.get("config") or {}, dict):
+        raise ProjectFileError("Pulumi.yaml: `config:` must be a mapping of key: declaration")
+    return project
+
+
+def load_stack_file(path: Path) -> dict[str, Any]:
+    """A stack file's `config:` mapping; every other shape is an error naming what is wrong."""
+    doc = _load_yaml(path)
+    if doc is None:
+        raise ProjectFileError(
+            f"{path.name}: is empty; a stack file holds `config:` with one `ascent:key: value` "
+            "per line"
+        )
+    if not isinstance(doc, dict):
+        raise ProjectFileError(
+            f"{path.name}: must be a mapping with a `config:` key, not a {type(doc).__name__}"
+        )
+    stray = [k for k in doc if k not in STACK_FILE_KEYS]
+    if stray:
+        named = ", ".join(repr(k) for k in stray)
+        raise ProjectFileError(
+            f"{path.name}: top-level {named}: stack settings go under `config:` (a stack file "
+            f"may hold {', '.join(STACK_FILE_KEYS)})"
+        )
+    config = doc.get("config")
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise ProjectFileError(
+            f"{path.name}: `config:` must be a mapping of `ascent:key: value`, "
+            f"not a {type(config).__name__}"
+        )
+    return config
 
 
 @dataclass(frozen=True)
@@ -120,13 +197,14 @@ def stack_config(
 
     `overrides` (keys with or without the `ascent:` namespace) play `pulumi config set`.
     """
+    project = load_project(root)
     stack_file = root / f"Pulumi.{stack}.yaml"
     if not stack_file.is_file():
+        known = stack_names(root)
         raise StackNotFound(
-            f"unknown stack {stack!r}: no {stack_file.name} "
-            f"(stacks: {', '.join(stack_names(root))})"
+            f"unknown stack {stack!r}: no {stack_file.name} in {root} "
+            f"({'stacks: ' + ', '.join(known) if known else 'no Pulumi.<stack>.yaml there'})"
         )
-    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
     values: dict[str, Any] = {}
     for key, decl in (project.get("config") or {}).items():
         full = key if ":" in key else f"{project['name']}:{key}"
@@ -134,7 +212,7 @@ def stack_config(
             values[full] = decl["default"]
         elif isinstance(decl, dict) and "value" in decl:
             values[full] = decl["value"]
-    for key, value in (yaml.safe_load(stack_file.read_text()).get("config") or {}).items():
+    for key, value in load_stack_file(stack_file).items():
         values[key if ":" in key else f"{project['name']}:{key}"] = value
     for key, value in (overrides or {}).items():
         values[key if ":" in key else f"{project['name']}:{key}"] = value

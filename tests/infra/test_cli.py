@@ -72,7 +72,7 @@ PLAN_KEYS = {"stack", "resources", "components", "countsByType", "outputs", "pol
 POLICY_KEYS = {"mandatoryViolations", "advisoryViolations", "rules", "violations"}
 COST_KEYS = {
     "region", "currency", "pricesAsOf", "minMonthly", "maxMonthly", "gpuHoursAtMax",
-    "gpuMonthlyAtMax", "byComponent", "items", "assumptions",
+    "gpuMonthlyAtMax", "byComponent", "items", "unpriced", "assumptions",
 }  # fmt: skip
 
 
