@@ -1,8 +1,10 @@
 """Typed, validated stack config: the only module that reads `pulumi.Config`.
 
-Every key lives in the `ascent` namespace and is declared in `Pulumi.yaml` with its type, default
-and description. `parse_config` checks the whole stack at once and raises one `ConfigError` that
-names every wrong key, the value given and what is allowed, before any resource is declared.
+Every key of the program lives in the `ascent` namespace and is declared in `Pulumi.yaml` with its
+type, default and description. `parse_config` checks the whole stack at once and raises one
+`ConfigError` that names every wrong key, the value given and what is allowed, before any resource
+is declared. Provider namespaces (`aws:`, `kubernetes:`, ...) pass through as the CLI passes them:
+`aws:region`, `aws:profile` and `kubernetes:context` also reach the program's explicit providers.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -28,15 +31,17 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from infra.catalog import gpu_count, gpu_family
+from infra.prices import aws_regions
 
 NAMESPACE = "ascent"
+PROVIDER_NAMESPACES = ("aws", "kubernetes", "random", "tls", "pulumi")
+"""Config namespaces of the providers this program uses (and the engine's own): passed through."""
 
 SUPPORTED_KUBERNETES_VERSIONS = ("1.34", "1.35", "1.36")
 # EKS versions in standard support on 2026-11-29 (1.34 leaves it 2026-12-02); source:
 # docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html
 
 MSK_MAX_AZS = 3  # a provisioned MSK cluster takes two or three client subnets
-_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _ADMIN_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$")
 _IMAGE_TAG = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|sha256:[a-f0-9]{64})$")
@@ -259,16 +264,36 @@ class StackConfig(_Model):
     scorer_lag_threshold: Annotated[int, Field(ge=1)] = 1000
     # Guardrails
     monthly_budget_usd: Annotated[int, Field(ge=0)] = 25000
+    budget_strict: bool = False
     max_gpu_nodes: Annotated[int, Field(ge=0)] = 16
+
+    _providers: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @property
+    def provider_config(self) -> dict[str, str]:
+        """The provider-namespace keys the stack set (`aws:profile`, ...), as the CLI hands them."""
+        return dict(self._providers)
+
+    @property
+    def aws_profile(self) -> str | None:
+        return self._providers.get("aws:profile") or None
 
     @field_validator("region")
     @classmethod
     def _region(cls, value: str, info: ValidationInfo) -> str:
         if info.data.get("target") == "aws":
             if not value:
-                raise ValueError("is required when target is aws (e.g. us-east-1)")
-            if not _REGION.match(value):
-                raise ValueError("must be an AWS region such as us-east-1")
+                raise ValueError(
+                    "is required when target is aws (or set aws:region), e.g. us-east-1"
+                )
+            regions = aws_regions()
+            if value not in regions:
+                near = difflib.get_close_matches(value, regions, n=1)
+                hint = f" (did you mean {near[0]}?)" if near else ""
+                raise ValueError(
+                    f"must be an AWS commercial region where EKS runs{hint}; "
+                    f"one of {', '.join(regions)}"
+                )
         return value
 
     @field_validator("kubernetes_version")
@@ -386,13 +411,47 @@ def _decode(value: Any) -> Any:
     return value
 
 
+# provider keys that also set one of ours when the stack leaves ours unset
+_PROVIDER_FALLBACKS = {"aws:region": "region", "kubernetes:context": "kubeconfigContext"}
+
+
+def _split_namespaces(raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    """(our keys without the namespace, provider keys as given, problems with namespaces)."""
+    ours: dict[str, Any] = {}
+    providers: dict[str, str] = {}
+    problems: list[str] = []
+    for key, value in raw.items():
+        namespace, sep, name = key.partition(":")
+        if not sep or namespace == NAMESPACE:
+            ours[name if sep else key] = _decode(value)
+        elif namespace in PROVIDER_NAMESPACES:
+            providers[key] = str(value)
+        else:
+            near = difflib.get_close_matches(namespace, (NAMESPACE, *PROVIDER_NAMESPACES), n=1)
+            hint = f" (did you mean {near[0]}:{name}?)" if near else ""
+            problems.append(
+                f"{key}: unknown config namespace {namespace!r}{hint}; this program reads "
+                f"{NAMESPACE}: and passes {', '.join(p + ':' for p in PROVIDER_NAMESPACES)} "
+                "to its providers"
+            )
+    for provider_key, our_key in _PROVIDER_FALLBACKS.items():
+        if providers.get(provider_key) and not ours.get(our_key):
+            ours[our_key] = providers[provider_key]
+    return ours, providers, problems
+
+
 def parse_config(raw: Mapping[str, Any]) -> StackConfig:
-    """Validate a stack's `ascent:*` values (namespace optional) into a `StackConfig`."""
-    values = {k.removeprefix(f"{NAMESPACE}:"): _decode(v) for k, v in raw.items()}
+    """Validate a stack's config map (the `ascent` namespace optional on our keys) into a
+    `StackConfig`; provider-namespace keys are kept on it as given."""
+    values, providers, problems = _split_namespaces(raw)
     try:
-        return StackConfig.model_validate(values)
+        config = StackConfig.model_validate(values)
     except ValidationError as exc:
-        raise ConfigError([_describe(e) for e in exc.errors()]) from None
+        problems += [_describe(e) for e in exc.errors()]
+    if problems:
+        raise ConfigError(problems)
+    config._providers = providers
+    return config
 
 
 def _raw_pulumi_config() -> dict[str, Any]:
@@ -406,5 +465,4 @@ def _raw_pulumi_config() -> dict[str, Any]:
 
 def load_config() -> StackConfig:
     """Read and validate the `ascent` namespace of the running stack's config."""
-    raw = _raw_pulumi_config()
-    return parse_config({k: v for k, v in raw.items() if k.startswith(f"{NAMESPACE}:")})
+    return parse_config(_raw_pulumi_config())

@@ -104,6 +104,8 @@ def build_aws_target(config: StackConfig) -> AwsTarget:
     provider = aws.Provider(
         "aws",
         region=config.region,
+        # an explicit provider reads no stack config itself: hand it the `aws:` keys we use
+        profile=config.aws_profile,
         default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags(config)),
     )
     opts = pulumi.ResourceOptions(providers={"aws": provider})
