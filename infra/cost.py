@@ -18,13 +18,10 @@ from infra.prices import (
     LOG_GB_PER_GROUP,
     MSK_SERVERLESS_PARTITIONS,
     NAT_GB_PER_MONTH,
-    PRICES_AS_OF,
     SPOT_DISCOUNT,
-    hourly,
-    region_prices,
+    catalog,
 )
 
-DEFAULT_REGION = "us-east-1"
 DEFAULT_STORAGE_GB = 500.0
 
 
@@ -39,8 +36,9 @@ class LineItem:
 
 @dataclass
 class Estimate:
-    region: str
+    region: str | None  # None: no AWS provider, nothing of ours is billed by the cloud
     items: list[LineItem] = field(default_factory=list)
+    unpriced: list[str] = field(default_factory=list)  # what the catalog has no price for
     assumptions: list[str] = field(default_factory=list)
 
     @property
@@ -70,7 +68,7 @@ class Estimate:
         return {
             "region": self.region,
             "currency": "USD",
-            "pricesAsOf": PRICES_AS_OF,
+            "pricesAsOf": catalog().as_of,
             "minMonthly": self.min_total,
             "maxMonthly": self.max_total,
             "gpuHoursAtMax": self.gpu_hours_max,
@@ -86,6 +84,7 @@ class Estimate:
                 }
                 for i in self.items
             ],
+            "unpriced": self.unpriced,
             "assumptions": self.assumptions,
         }
 
@@ -103,11 +102,11 @@ def _gpus(instance_type: str) -> int:
     return info.gpus_by_size.get(size, 0) if info else 0
 
 
-def _region(resources: list[Triple]) -> str:
+def _region(resources: list[Triple]) -> str | None:
     for typ, _name, props in resources:
         if typ == "pulumi:providers:aws" and isinstance(props.get("region"), str):
             return str(props["region"])
-    return DEFAULT_REGION
+    return None
 
 
 def _disk_gb(ng_name: str, props: Mapping[str, Any], resources: list[Triple]) -> float:
@@ -125,34 +124,50 @@ def _disk_gb(ng_name: str, props: Mapping[str, Any], resources: list[Triple]) ->
 
 
 def _node_group(
-    name: str, props: Mapping[str, Any], resources: list[Triple], region: str
-) -> list[LineItem]:
+    name: str,
+    props: Mapping[str, Any],
+    resources: list[Triple],
+    region: str,
+    rates: Mapping[str, float],
+    out: Estimate,
+) -> None:
     """The pool's instances (on-demand or spot rate) and, apart, their root volumes."""
-    _, _, rates = region_prices(region)
-    types = props.get("instanceTypes") or []
-    if not types or not isinstance(types[0], str):
-        raise ValueError(f"node group {name!r} names no instance type")
-    instance = types[0]  # the first type prices the pool (the others are spot alternatives)
-    spot = props.get("capacityType") == "SPOT"
-    rate = hourly(region, instance) * ((1 - SPOT_DISCOUNT) if spot else 1.0)
+    types = [t for t in props.get("instanceTypes") or [] if isinstance(t, str)]
+    if not types:
+        out.unpriced.append(f"{name}: no instance type named")
+        return
+    # the dearest type prices the pool's maximum: the autoscaler may launch any of them
+    prices = {t: catalog().hourly(region, t) for t in types}
+    missing = [t for t, p in prices.items() if p is None]
+    if missing:
+        out.unpriced.append(f"{name}: {', '.join(missing)} in {region}")
+    known = {t: p for t, p in prices.items() if p is not None}
     scaling = props.get("scalingConfig") or {}
     lo, hi = _num(scaling.get("minSize")), _num(scaling.get("maxSize"))
-    per_node = rate * HOURS_PER_MONTH
     disk = _disk_gb(name, props, resources) * rates["ebs_gp3_gb_month"]
+    out.items.append(LineItem("node volumes", f"{name}: gp3 root volumes", lo * disk, hi * disk))
+    if not known:
+        return
+    instance = max(known, key=lambda t: known[t])
+    spot = props.get("capacityType") == "SPOT"
+    per_node = known[instance] * ((1 - SPOT_DISCOUNT) if spot else 1.0) * HOURS_PER_MONTH
     label = f"{name}: {lo:g}..{hi:g} x {instance} ({'spot' if spot else 'on-demand'})"
     gpu_hours = hi * _gpus(instance) * HOURS_PER_MONTH
-    return [
-        LineItem("node pools", label, lo * per_node, hi * per_node, gpu_hours),
-        LineItem("node volumes", f"{name}: gp3 root volumes", lo * disk, hi * disk),
-    ]
+    out.items.append(LineItem("node pools", label, lo * per_node, hi * per_node, gpu_hours))
 
 
 def estimate(resources: Iterable[Triple], storage_gb: float = DEFAULT_STORAGE_GB) -> Estimate:
-    """Line items for every priced resource; ValueError naming an unknown region or type."""
+    """Line items for every priced resource; what the catalog cannot price is listed in
+    `unpriced` (and left out of the totals), never counted as zero."""
     res = list(resources)
     region = _region(res)
-    _, _, rates = region_prices(region)
     out = Estimate(region)
+    if region is None:
+        return out
+    prices = catalog()
+    rates, own_rates = prices.service_rates(region)
+    if region not in prices.ec2:
+        out.unpriced.append(f"every instance type: no prices for region {region} in the catalog")
     month = HOURS_PER_MONTH
 
     def flat(component: str, item: str, usd: float) -> None:
@@ -165,7 +180,7 @@ def estimate(resources: Iterable[Triple], storage_gb: float = DEFAULT_STORAGE_GB
             hours = rates["nat_hour"] * month
             flat("network", f"{name}: NAT gateway", hours + NAT_GB_PER_MONTH * rates["nat_gb"])
         elif typ == "aws:eks/nodeGroup:NodeGroup":
-            out.items += _node_group(name, props, res, region)
+            _node_group(name, props, res, region, rates, out)
         elif typ == "aws:msk/cluster:Cluster":
             brokers = _num(props.get("numberOfBrokerNodes"), 1)
             info = props.get("brokerNodeGroupInfo") or {}
@@ -173,10 +188,16 @@ def estimate(resources: Iterable[Triple], storage_gb: float = DEFAULT_STORAGE_GB
             volume = _num(
                 ((info.get("storageInfo") or {}).get("ebsStorageInfo") or {}).get("volumeSize")
             )
-            usd = brokers * (
-                hourly(region, broker) * month + volume * rates["msk_storage_gb_month"]
+            flat(
+                "kafka",
+                f"{name}: {volume:g} GB broker storage x {brokers:g}",
+                brokers * volume * rates["msk_storage_gb_month"],
             )
-            flat("kafka", f"{name}: {brokers:g} x {broker} + {volume:g} GB each", usd)
+            broker_hour = prices.hourly(region, broker)
+            if broker_hour is None:
+                out.unpriced.append(f"{name}: MSK broker {broker} in {region}")
+            else:
+                flat("kafka", f"{name}: {brokers:g} x {broker}", brokers * broker_hour * month)
         elif typ == "aws:msk/serverlessCluster:ServerlessCluster":
             partitions = MSK_SERVERLESS_PARTITIONS * rates["msk_serverless_partition_hour"]
             usd = month * (rates["msk_serverless_cluster_hour"] + partitions)
@@ -202,8 +223,18 @@ def estimate(resources: Iterable[Triple], storage_gb: float = DEFAULT_STORAGE_GB
                 LOG_GB_PER_GROUP * rates["logs_ingest_gb"],
             )
     out.items.sort(key=lambda i: (i.component, i.item))
+    out.unpriced.sort()
     out.assumptions = [
-        f"{month} hours a month; prices: {PRICES_AS_OF}, region {region}",
+        f"{month} hours a month; prices: {prices.as_of}; region {region}",
+        *(
+            []
+            if own_rates
+            else [
+                f"service rates (EKS, NAT, EBS, S3, ECR, KMS, logs, MSK storage) are "
+                f"{prices.services_fallback}'s: the catalog has none for {region}"
+            ]
+        ),
+        "a pool with several instance types is priced at its dearest",
         f"spot instances at {SPOT_DISCOUNT:.0%} off on-demand",
         f"{NAT_GB_PER_MONTH:g} GB processed per NAT gateway (S3 uses the free gateway endpoint)",
         f"{storage_gb:g} GB in the bucket, {ECR_GB_PER_REPOSITORY:g} GB per ECR repository, "

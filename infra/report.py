@@ -10,6 +10,9 @@ from infra.cost import Estimate, estimate
 from infra.offline import Inventory
 from policies.core import PackConfig, Resource, Violation, evaluate
 from policies.rules import RULES
+from policies.rules.stack_budget_verifiable import RULE as _VERIFIABLE
+
+BUDGET_VERIFIABLE = _VERIFIABLE.name
 
 SEVERITIES = ("critical", "high", "medium", "low")
 
@@ -17,7 +20,9 @@ SEVERITIES = ("critical", "high", "medium", "low")
 def pack_config(config: StackConfig) -> PackConfig:
     """The pack's settings from the stack's own guardrail keys."""
     return PackConfig(
-        max_gpu_nodes=config.max_gpu_nodes, monthly_budget_usd=float(config.monthly_budget_usd)
+        max_gpu_nodes=config.max_gpu_nodes,
+        monthly_budget_usd=float(config.monthly_budget_usd),
+        enforcement={BUDGET_VERIFIABLE: "mandatory"} if config.budget_strict else {},
     )
 
 
@@ -25,7 +30,16 @@ def policy_report(inventory: Inventory, config: StackConfig) -> list[Violation]:
     resources = [Resource(r.type, r.name, r.inputs) for r in inventory.custom()]
     order = {s: i for i, s in enumerate(SEVERITIES)}
     found = evaluate(RULES, resources, pack_config(config))
-    return sorted(found, key=lambda v: (v.enforcement != "mandatory", order[v.severity], v.rule))
+    return sorted(
+        found,
+        key=lambda v: (
+            v.enforcement != "mandatory",
+            order[v.severity],
+            v.rule,
+            v.resource,
+            v.message,
+        ),
+    )
 
 
 def cost_estimate(inventory: Inventory, config: StackConfig) -> Estimate:
@@ -64,22 +78,26 @@ def render_policy(doc: dict[str, Any], out: TextIO) -> None:
 
 
 def render_cost(doc: dict[str, Any], out: TextIO) -> None:
-    print(f"\nMonthly cost estimate (USD, {doc['region']})", file=out)
-    if not doc["items"]:
+    if doc["region"] is None:
+        print("\nMonthly cost estimate (USD): no cloud region", file=out)
         print("  no priced cloud resources: this target runs on a cluster you have", file=out)
         return
+    print(f"\nMonthly cost estimate (USD, {doc['region']})", file=out)
     print(f"  {'line item':<64} {'min':>10} {'max':>10}", file=out)
     for i in doc["items"]:
         print(f"  {i['item'][:64]:<64} {i['min']:>10,.2f} {i['max']:>10,.2f}", file=out)
     print(f"  {'by component':<64}", file=out)
     for name, v in doc["byComponent"].items():
         print(f"    {name:<62} {v['min']:>10,.2f} {v['max']:>10,.2f}", file=out)
-    print(f"  {'total':<64} {doc['minMonthly']:>10,.2f} {doc['maxMonthly']:>10,.2f}", file=out)
+    total = "total (priced items only)" if doc["unpriced"] else "total"
+    print(f"  {total:<64} {doc['minMonthly']:>10,.2f} {doc['maxMonthly']:>10,.2f}", file=out)
     print(
         f"  GPU at maximum scale: {doc['gpuHoursAtMax']:,.0f} GPU-hours, "
         f"${doc['gpuMonthlyAtMax']:,.2f}",
         file=out,
     )
+    for u in doc["unpriced"]:
+        print(f"  unpriced (not in the totals): {u}", file=out)
     for a in doc["assumptions"]:
         print(f"  assumes: {a}", file=out)
 
@@ -92,11 +110,12 @@ def _delta(x: float) -> str:
     return f"{'+' if x >= 0 else '-'}${abs(x):,.2f}"
 
 
-def compare_markdown(base: dict[str, Any], head: dict[str, Any]) -> str:
+def compare_markdown(base: dict[str, Any], head: dict[str, Any], base_name: str = "base") -> str:
     """A pull-request comment: totals, components and resource counts that changed."""
     bc, hc = base["cost"], head["cost"]
     lines = [
-        f"### `ascent plan` for `{head['stack']}`: cost and resources vs base",
+        f"### `ascent plan` for `{head['stack']}`: cost and resources vs `{base_name}` "
+        f"(stack `{base.get('stack', '?')}`)",
         "",
         "| | base | this change | delta |",
         "|---|---:|---:|---:|",
@@ -122,4 +141,6 @@ def compare_markdown(base: dict[str, Any], head: dict[str, Any]) -> str:
             lines.append(f"| `{t}` | {b} | {h} | {h - b:+d} |")
     mandatory = head["policy"]["mandatoryViolations"]
     lines += ["", f"Policy: {mandatory} mandatory violation(s) in this change."]
+    if hc.get("unpriced"):
+        lines.append(f"Unpriced (not in the totals): {'; '.join(hc['unpriced'])}.")
     return "\n".join(lines) + "\n"

@@ -30,6 +30,7 @@ from policies.rules import (
     s3_tls_only,
     s3_versioning,
     stack_budget,
+    stack_budget_verifiable,
     stack_gpu_nodes,
 )
 
@@ -44,6 +45,6 @@ RULES: tuple[Rule, ...] = tuple(
         ecr_scan, ecr_immutable, iam_no_wildcard,
         k8s_resources, k8s_gpu_pod, k8s_no_privileged, k8s_run_as_non_root, k8s_pinned_images,
         k8s_readiness_probe,
-        stack_gpu_nodes, stack_budget,
+        stack_gpu_nodes, stack_budget, stack_budget_verifiable,
     )
 )  # fmt: skip

@@ -68,17 +68,36 @@ def test_spot_pools_use_the_spot_rate(inventories):
     assert inference.min_usd == pytest.approx(2 * hourly("us-east-1", "g6.xlarge") * 730)
 
 
-def test_unknown_instance_type_or_region_is_named():
-    scaling = {"minSize": 0, "maxSize": 1}
-    ng = (
+PROVIDER = ("pulumi:providers:aws", "aws", {"region": "us-east-1"})
+
+
+def _pool(*types: str, lo: int = 0, hi: int = 1) -> tuple[str, str, dict]:
+    scaling = {"minSize": lo, "maxSize": hi}
+    return (
         "aws:eks/nodeGroup:NodeGroup",
         "ng",
-        {"instanceTypes": ["x9.huge"], "scalingConfig": scaling},
+        {"instanceTypes": list(types), "scalingConfig": scaling},
     )
-    with pytest.raises(ValueError, match=r"'x9\.huge'"):
-        estimate([ng])
-    with pytest.raises(ValueError, match="'mars-north-1'"):
-        estimate([("pulumi:providers:aws", "aws", {"region": "mars-north-1"})])
+
+
+def test_an_unknown_instance_type_is_named_unpriced_and_left_out_of_the_total():
+    est = estimate([PROVIDER, _pool("x9.huge")])
+    assert est.unpriced == ["ng: x9.huge in us-east-1"]
+    assert "node pools" not in est.by_component() and est.max_total > 0  # the volumes still count
+
+
+def test_a_region_without_prices_leaves_every_instance_unpriced():
+    est = estimate([("pulumi:providers:aws", "aws", {"region": "sa-east-1"}), _pool("g6.xlarge")])
+    assert "every instance type: no prices for region sa-east-1 in the catalog" in est.unpriced
+    assert "ng: g6.xlarge in sa-east-1" in est.unpriced
+    assert any("us-east-1's" in a for a in est.assumptions)  # service rates stand in, said so
+
+
+def test_a_pool_of_several_types_is_priced_at_its_dearest():
+    est = estimate([PROVIDER, _pool("g6.xlarge", "g5.xlarge", hi=2)])
+    pool = items(est, "node pools")["ng"]
+    assert "g5.xlarge" in pool.item  # 1.006/h beats g6.xlarge's 0.8048/h
+    assert pool.max_usd == pytest.approx(2 * hourly("us-east-1", "g5.xlarge") * HOURS_PER_MONTH)
 
 
 def test_the_local_target_costs_nothing_in_the_cloud(inventories):
