@@ -71,6 +71,7 @@ from workloads.training.trainer import Trainer
 # Tansu answers the first JoinGroup after session.timeout.ms/2: keep it short on the embedded
 # broker. A real Kafka refuses sessions under group.min.session.timeout.ms (6 s by default).
 QUICK_JOIN: dict[str, Any] = {"session.timeout.ms": 2000, "heartbeat.interval.ms": 500}
+PROGRESS_EVERY_S = 5.0  # a line this often while a long stage runs
 IDLE_TIMEOUT_S = 5.0  # trainer and scorer: give up when no record comes for this long
 
 
@@ -212,6 +213,26 @@ class Pipeline:
         if self.o.progress:
             print(line, file=sys.stderr, flush=True)
 
+    @contextmanager
+    def ticking(self, name: str, count: Callable[[], int], what: str) -> Iterator[None]:
+        """A progress line every PROGRESS_EVERY_S while a long stage runs: count and rate."""
+        done = threading.Event()
+        began = time.monotonic()
+
+        def tick() -> None:
+            while not done.wait(PROGRESS_EVERY_S):
+                n = count()
+                rate = n / max(time.monotonic() - began, 1e-9)
+                self.say(f"{name:<8} ... {n:,} {what} ({rate:,.0f}/s)")
+
+        ticker = threading.Thread(target=tick, name=f"{name}-progress", daemon=True)
+        ticker.start()
+        try:
+            yield
+        finally:
+            done.set()
+            ticker.join()
+
     # --- the stages ------------------------------------------------------------------------------
     def start_broker(self, stack: ExitStack) -> None:
         with self.stage("broker") as deadline:
@@ -297,7 +318,8 @@ class Pipeline:
             try:
                 trainer = Trainer(settings, self.kafka, self.store, ctx)
                 deadline.hooks.append(lambda: trainer.request_stop(signal.SIGALRM))
-                result = trainer.run()
+                with self.ticking("train", lambda: trainer.rows_trained, "records trained"):
+                    result = trainer.run()
             finally:
                 ctx.close()
             r = self.report

@@ -72,6 +72,7 @@ class Trainer:
         )
         self.checkpoints = Checkpoints(store, settings.run_id, settings.keep_checkpoints)
         self.step = 0
+        self.rows_trained = 0  # on this rank, for progress lines (`make pipeline`)
         self.losses: list[float] = []
         self.eval_points: list[tuple[int, float]] = []  # (step, held-out ROC AUC)
         self.result = TrainResult()
@@ -133,6 +134,7 @@ class Trainer:
                 idle_since = time.monotonic()
                 loss = self._run_batch(x, y, rows)
                 window_rows += int(rows)
+                self.rows_trained += int(rows)
                 if self.ctx.is_primary and self.step % self.s.log_every == 0:
                     rate = window_rows / max(time.monotonic() - window_start, 1e-9)
                     log.info(
