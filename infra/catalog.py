@@ -1,92 +1,28 @@
-"""Facts as data: the GPU instance families Ascent knows, and what each instance type carries.
-
-Sources: AWS EC2 accelerated-computing instance pages (aws.amazon.com/ec2/instance-types/),
-read 2026-11. Prices live beside these facts once the cost estimate needs them.
-"""
+"""Facts as data for the program: the GPU catalog (owned by the policy pack, which must stand
+alone, and shared with the program from there) and the EKS managed add-on versions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from policies.catalog import (
+    GPU_FAMILIES,
+    Arch,
+    GpuFamily,
+    gpu_count,
+    gpu_family,
+    is_gpu_instance_type,
+    split_instance_type,
+)
 
-Arch = Literal["x86_64", "arm64"]
-
-
-@dataclass(frozen=True)
-class GpuFamily:
-    """An EC2 instance family with NVIDIA GPUs."""
-
-    family: str
-    gpu_model: str
-    arch: Arch
-    gpus_by_size: dict[str, int]
-
-
-def _family(family: str, gpu_model: str, arch: Arch, **sizes: int) -> GpuFamily:
-    # Keyword names cannot start with a digit: `x12` stands for the size `12xlarge`.
-    return GpuFamily(
-        family,
-        gpu_model,
-        arch,
-        {(k[1:] + "xlarge" if k[1:].isdigit() else k): v for k, v in sizes.items()},
-    )
-
-
-GPU_FAMILIES: dict[str, GpuFamily] = {
-    f.family: f
-    for f in (
-        _family("g4dn", "T4", "x86_64", xlarge=1, x2=1, x4=1, x8=1, x16=1, x12=4, metal=8),
-        _family("g5", "A10G", "x86_64", xlarge=1, x2=1, x4=1, x8=1, x16=1, x12=4, x24=4, x48=8),
-        _family("g5g", "T4G", "arm64", xlarge=1, x2=1, x4=1, x8=1, x16=2, metal=2),
-        _family("g6", "L4", "x86_64", xlarge=1, x2=1, x4=1, x8=1, x16=1, x12=4, x24=4, x48=8),
-        _family("gr6", "L4", "x86_64", x4=1, x8=1),
-        _family("g6e", "L40S", "x86_64", xlarge=1, x2=1, x4=1, x8=1, x16=1, x12=4, x24=4, x48=8),
-        _family("p4d", "A100", "x86_64", x24=8),
-        _family("p4de", "A100", "x86_64", x24=8),
-        _family("p5", "H100", "x86_64", x4=1, x48=8),
-        _family("p5e", "H200", "x86_64", x48=8),
-        _family("p5en", "H200", "x86_64", x48=8),
-    )
-}
-
-
-def split_instance_type(instance_type: str) -> tuple[str, str]:
-    """`g5.2xlarge` -> (`g5`, `2xlarge`); a clear error for anything else."""
-    family, sep, size = instance_type.partition(".")
-    if not sep or not family or not size:
-        raise ValueError(f"{instance_type!r} is not an EC2 instance type (expected FAMILY.SIZE)")
-    return family, size
-
-
-def gpu_family(instance_type: str) -> GpuFamily:
-    """The GPU family of an instance type; ValueError naming the type if it has no GPUs."""
-    family, size = split_instance_type(instance_type)
-    info = GPU_FAMILIES.get(family)
-    if info is None:
-        raise ValueError(
-            f"{instance_type!r} is not a GPU instance type "
-            f"(GPU families: {', '.join(sorted(GPU_FAMILIES))})"
-        )
-    if size not in info.gpus_by_size:
-        raise ValueError(
-            f"{instance_type!r}: unknown size for family {family} "
-            f"(sizes: {', '.join(info.gpus_by_size)})"
-        )
-    return info
-
-
-def gpu_count(instance_type: str) -> int:
-    """NVIDIA GPUs on one node of this instance type."""
-    return gpu_family(instance_type).gpus_by_size[split_instance_type(instance_type)[1]]
-
-
-def is_gpu_instance_type(instance_type: str) -> bool:
-    try:
-        gpu_family(instance_type)
-    except ValueError:
-        return False
-    return True
-
+__all__ = [
+    "EKS_ADDON_VERSIONS",
+    "GPU_FAMILIES",
+    "Arch",
+    "GpuFamily",
+    "gpu_count",
+    "gpu_family",
+    "is_gpu_instance_type",
+    "split_instance_type",
+]
 
 # EKS managed add-on versions per Kubernetes version. Source: 2026 pins seen in public Terraform
 # (vpc-cni, coredns, kube-proxy, eks-pod-identity-agent), to confirm before a bump with

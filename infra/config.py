@@ -31,7 +31,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from infra.catalog import gpu_count, gpu_family
-from infra.prices import aws_regions
+from policies.prices import aws_regions
 
 NAMESPACE = "ascent"
 PROVIDER_NAMESPACES = ("aws", "kubernetes", "random", "tls", "pulumi")

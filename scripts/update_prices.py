@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from infra.catalog import GPU_FAMILIES  # noqa: E402
-from infra.prices import DATA_FILE  # noqa: E402
+from policies.prices import DATA_FILE  # noqa: E402
 
 EXTRA_EC2_TYPES = ("m5.large", "m6i.large", "m7i.large", "m7i.xlarge", "m7i.2xlarge", "m7g.large")
 MSK_TYPES = ("kafka.m5.large", "kafka.m7g.large", "kafka.m7g.xlarge")

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from infra.cost import estimate
 from infra.offline import stack_config
-from infra.prices import HOURS_PER_MONTH, SPOT_DISCOUNT, hourly
+from policies.cost import estimate
+from policies.prices import HOURS_PER_MONTH, SPOT_DISCOUNT, hourly
 
 EXTRA_POOL = (
     "batch purpose=training instanceTypes=g6.xlarge capacityType=on-demand minSize=0 maxSize=3"

@@ -12,8 +12,8 @@ import pytest
 from infra.catalog import GPU_FAMILIES
 from infra.config import ConfigError, parse_config
 from infra.offline import run_program
-from infra.prices import DATA_FILE, catalog
 from infra.report import policy_report
+from policies.prices import DATA_FILE, catalog
 
 NOT_ON_DEMAND = {"p5e.48xlarge": "sold through EC2 Capacity Blocks only: no on-demand rate"}
 

@@ -11,8 +11,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.catalog import GPU_FAMILIES, split_instance_type
-from infra.prices import (
+from policies.catalog import GPU_FAMILIES, split_instance_type
+from policies.core import get, is_list, text
+from policies.prices import (
     ECR_GB_PER_REPOSITORY,
     HOURS_PER_MONTH,
     LOG_GB_PER_GROUP,
@@ -109,17 +110,26 @@ def _region(resources: list[Triple]) -> str | None:
     return None
 
 
-def _disk_gb(ng_name: str, props: Mapping[str, Any], resources: list[Triple]) -> float:
-    """The node group's root volume: its diskSize, or its launch template's (named alike)."""
-    if isinstance(props.get("diskSize"), (int, float)):
-        return float(props["diskSize"])
+def _template(ng_name: str, resources: list[Triple]) -> Mapping[str, Any] | None:
+    """The node group's launch template (named alike: `<pool>-ng` runs `<pool>-lt`)."""
     base = ng_name.removesuffix("-ng")
     for typ, name, lt in resources:
         if typ == "aws:ec2/launchTemplate:LaunchTemplate" and name.removesuffix("-lt") == base:
-            return sum(
-                _num((m.get("ebs") or {}).get("volumeSize"))
-                for m in lt.get("blockDeviceMappings") or []
-            )
+            return lt
+    return None
+
+
+def _disk_gb(ng_name: str, props: Mapping[str, Any], resources: list[Triple]) -> float:
+    """The node group's root volume: its diskSize, or its launch template's."""
+    size = get(props, "diskSize")
+    if isinstance(size, (int, float)):
+        return float(size)
+    lt = _template(ng_name, resources)
+    if lt is not None:
+        mappings = get(lt, "blockDeviceMappings")
+        return (
+            sum(_num(get(m, "ebs", "volumeSize")) for m in mappings) if is_list(mappings) else 0.0
+        )
     return 20.0  # the EKS default root volume
 
 
@@ -132,7 +142,11 @@ def _node_group(
     out: Estimate,
 ) -> None:
     """The pool's instances (on-demand or spot rate) and, apart, their root volumes."""
-    types = [t for t in props.get("instanceTypes") or [] if isinstance(t, str)]
+    own = get(props, "instanceTypes")
+    types = [t for t in own if isinstance(t, str)] if is_list(own) else []
+    lt = _template(name, resources)
+    if not types and lt is not None and isinstance(get(lt, "instanceType"), str):
+        types = [get(lt, "instanceType")]  # a custom-AMI pool names its type in the template
     if not types:
         out.unpriced.append(f"{name}: no instance type named")
         return
@@ -142,8 +156,8 @@ def _node_group(
     if missing:
         out.unpriced.append(f"{name}: {', '.join(missing)} in {region}")
     known = {t: p for t, p in prices.items() if p is not None}
-    scaling = props.get("scalingConfig") or {}
-    lo, hi = _num(scaling.get("minSize")), _num(scaling.get("maxSize"))
+    lo = _num(get(props, "scalingConfig", "minSize"))
+    hi = _num(get(props, "scalingConfig", "maxSize"))
     disk = _disk_gb(name, props, resources) * rates["ebs_gp3_gb_month"]
     out.items.append(LineItem("node volumes", f"{name}: gp3 root volumes", lo * disk, hi * disk))
     if not known:
@@ -182,11 +196,10 @@ def estimate(resources: Iterable[Triple], storage_gb: float = DEFAULT_STORAGE_GB
         elif typ == "aws:eks/nodeGroup:NodeGroup":
             _node_group(name, props, res, region, rates, out)
         elif typ == "aws:msk/cluster:Cluster":
-            brokers = _num(props.get("numberOfBrokerNodes"), 1)
-            info = props.get("brokerNodeGroupInfo") or {}
-            broker = str(info.get("instanceType", ""))
+            brokers = _num(get(props, "numberOfBrokerNodes"), 1)
+            broker = text(get(props, "brokerNodeGroupInfo", "instanceType"))
             volume = _num(
-                ((info.get("storageInfo") or {}).get("ebsStorageInfo") or {}).get("volumeSize")
+                get(props, "brokerNodeGroupInfo", "storageInfo", "ebsStorageInfo", "volumeSize")
             )
             flat(
                 "kafka",

@@ -1,7 +1,7 @@
 """The price catalog behind `ascent plan`'s cost estimate and the pack's budget rules.
 
 The figures are data, `policies/data/aws_prices.json` (the pack owns it, so it stands alone when
-published; the program reads it from there): on-demand Linux list prices in USD per region, with
+published; the program reads it from here): on-demand Linux list prices in USD per region, with
 the public source and date of each table. `scripts/update_prices.py` regenerates it from AWS's
 Price List API where a network and credentials are there; the generated file is committed.
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DATA_FILE = Path(__file__).resolve().parent.parent / "policies" / "data" / "aws_prices.json"
+DATA_FILE = Path(__file__).resolve().parent / "data" / "aws_prices.json"
 
 HOURS_PER_MONTH = 730
 SPOT_DISCOUNT = 0.60
