@@ -23,6 +23,7 @@ from infra.offline import (
 from infra.report import (
     compare_markdown,
     cost_estimate,
+    pack_config,
     policy_document,
     policy_report,
     render_cost,
@@ -82,7 +83,7 @@ def full_plan(stack: str, root: Path) -> dict[str, Any]:
     inventory = run_program(stack, root=root)
     config = parse_config(stack_config(stack, root))
     doc = plan_document(inventory)
-    doc["policy"] = policy_document(policy_report(inventory, config))
+    doc["policy"] = policy_document(policy_report(inventory, config), pack_config(config))
     doc["cost"] = cost_estimate(inventory, config).as_dict()
     return doc
 

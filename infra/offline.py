@@ -120,6 +120,7 @@ class Resource:
     provider: str
     custom: bool
     dependencies: tuple[str, ...] = ()
+    property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)  # URNs
 
 
 @dataclass
@@ -314,6 +315,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     provider=request.provider,
                     custom=request.custom,
                     dependencies=tuple(request.dependencies),
+                    property_dependencies={
+                        k: tuple(v.urns) for k, v in request.propertyDependencies.items()
+                    },
                 )
             )
         return response

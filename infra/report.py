@@ -3,12 +3,14 @@ Markdown delta against a saved plan (for a pull-request comment)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any, TextIO
 
 from infra.config import StackConfig
-from infra.cost import Estimate, estimate
 from infra.offline import Inventory
-from policies.core import PackConfig, Resource, Violation, evaluate
+from policies.core import PackConfig, Violation
+from policies.cost import Estimate, estimate
+from policies.engine import Input, evaluate
 from policies.rules import RULES
 from policies.rules.stack_budget_verifiable import RULE as _VERIFIABLE
 
@@ -27,9 +29,13 @@ def pack_config(config: StackConfig) -> PackConfig:
 
 
 def policy_report(inventory: Inventory, config: StackConfig) -> list[Violation]:
-    resources = [Resource(r.type, r.name, r.inputs) for r in inventory.custom()]
+    resources = [
+        Input(r.type, r.name, r.inputs, r.urn, r.property_dependencies)
+        for r in inventory.resources
+        if r.custom
+    ]  # providers are resources the engine shows a pack too
     order = {s: i for i, s in enumerate(SEVERITIES)}
-    found = evaluate(RULES, resources, pack_config(config))
+    found = evaluate(resources, pack_config(config))
     return sorted(
         found,
         key=lambda v: (
@@ -49,8 +55,10 @@ def cost_estimate(inventory: Inventory, config: StackConfig) -> Estimate:
     )
 
 
-def policy_document(violations: list[Violation]) -> dict[str, Any]:
+def policy_document(violations: list[Violation], config: PackConfig) -> dict[str, Any]:
     return {
+        "config": config.as_properties(),  # what CI hands the pack as --policy-pack-config
+        "enforcementOverrides": dict(config.enforcement),
         "mandatoryViolations": sum(v.enforcement == "mandatory" for v in violations),
         "advisoryViolations": sum(v.enforcement == "advisory" for v in violations),
         "rules": len(RULES),
@@ -69,7 +77,10 @@ def policy_document(violations: list[Violation]) -> dict[str, Any]:
 
 
 def render_policy(doc: dict[str, Any], out: TextIO) -> None:
-    print(f"\nPolicies ({doc['rules']} rules)", file=out)
+    limits = ", ".join(f"{k} {json.dumps(v)}" for k, v in doc["config"].items())
+    print(f"\nPolicies ({doc['rules']} rules; this stack's pack config: {limits})", file=out)
+    for rule, level in doc["enforcementOverrides"].items():
+        print(f"  {rule} is {level} for this stack", file=out)
     if not doc["violations"]:
         print("  no violations", file=out)
     for v in doc["violations"]:

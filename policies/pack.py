@@ -26,6 +26,7 @@ from policies.core import PackConfig, Resource, Rule
 from policies.rules import RULES
 
 PACK_NAME = "ascent-guardrails"
+PACK_VERSION = "0.2.0"  # keep equal to PulumiPolicy.yaml's `version` (the CLI publishes that one)
 LEVELS = {
     "mandatory": EnforcementLevel.MANDATORY,
     "advisory": EnforcementLevel.ADVISORY,
@@ -71,7 +72,15 @@ def _stack_policy(rule: Rule) -> StackValidationPolicy:
     stack_check = rule.stack_check
 
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
-        resources = [Resource(r.resource_type, r.name, r.props) for r in args.resources]
+        resources = [
+            Resource(
+                r.resource_type,
+                r.name,
+                r.props,
+                {k: tuple(d.name for d in deps) for k, deps in r.property_dependencies.items()},
+            )
+            for r in args.resources
+        ]
         urns = {r.name: r.urn for r in args.resources}
         for name, message in stack_check(resources, pack_config(args.get_config())):
             report(f"{message}. Fix: {rule.fix}", urns.get(name))

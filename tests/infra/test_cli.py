@@ -69,7 +69,10 @@ def test_invalid_config_is_one_line_naming_every_key_without_traceback(tmp_path)
 
 
 PLAN_KEYS = {"stack", "resources", "components", "countsByType", "outputs", "policy", "cost"}
-POLICY_KEYS = {"mandatoryViolations", "advisoryViolations", "rules", "violations"}
+POLICY_KEYS = {
+    "mandatoryViolations", "advisoryViolations", "rules", "violations", "config",
+    "enforcementOverrides",
+}  # fmt: skip
 COST_KEYS = {
     "region", "currency", "pricesAsOf", "minMonthly", "maxMonthly", "gpuHoursAtMax",
     "gpuMonthlyAtMax", "byComponent", "items", "unpriced", "assumptions",

@@ -22,6 +22,8 @@ def installed(tmp_path_factory) -> Path:
     """The project built into a wheel and installed (without dependencies: this venv has them)
     into a folder of its own."""
     base = tmp_path_factory.mktemp("wheel")
+    stale = PROJECT_ROOT / "build"  # setuptools builds in the tree; old files there would ship
+    shutil.rmtree(stale, ignore_errors=True)
     subprocess.run(
         [
             sys.executable,
@@ -38,9 +40,12 @@ def installed(tmp_path_factory) -> Path:
         capture_output=True,
         timeout=300,
     )
+    shutil.rmtree(stale, ignore_errors=True)
     (wheel,) = base.glob("ascent-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "policies/data/aws_prices.json" in names and "policies/PulumiPolicy.yaml" in names
+    for data in ("aws_prices.json", "gpu_families.json"):
+        assert f"policies/data/{data}" in names
+    assert "policies/PulumiPolicy.yaml" in names and "policies/requirements.txt" in names
     target = base / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), wheel],

@@ -1,294 +1,83 @@
-"""Each rule: a compliant fixture passes, and changing one field at a time produces exactly the
-expected violation; missing or unknown properties never crash a rule."""
+"""Every rule through `pulumi_policy`'s own analyzer, as the CLI sends resources: each compliant
+fixture gets no diagnostic from any rule of the pack, each one-field mutation exactly one, from
+its rule. A rule that goes blind on the engine's proxies fails here."""
 
 from __future__ import annotations
 
-import copy
-import json
-from typing import Any
-
 import pytest
 
-from policies.core import PackConfig, Resource, Rule, evaluate
+from policies.core import PackConfig
 from policies.rules import RULES
+from tests.policies.analyze import diagnostics, stack_diagnostics
+from tests.policies.cases import Case, StackCase, load, mutate
 
-BY_NAME = {r.name: r for r in RULES}
-TLS_POLICY = json.dumps(
-    {
-        "Statement": [
-            {
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
-        ]
-    }
-)
-GPU_POD = {
-    "spec": {
-        "template": {
-            "spec": {
-                "securityContext": {"runAsNonRoot": True},
-                "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}],
-                "containers": [
-                    {
-                        "name": "trainer",
-                        "image": "repo/training:abc123",
-                        "readinessProbe": {"httpGet": {"path": "/", "port": 80}},
-                        "securityContext": {"allowPrivilegeEscalation": False},
-                        "resources": {
-                            "requests": {"cpu": "1", "memory": "1Gi", "nvidia.com/gpu": "1"},
-                            "limits": {"cpu": "2", "memory": "1Gi", "nvidia.com/gpu": "1"},
-                        },
-                    }
-                ],
-            }
-        }
-    }
-}
-GPU_NODE_GROUP = {
-    "instanceTypes": ["g6.12xlarge"],
-    "amiType": "AL2023_x86_64_NVIDIA",
-    "capacityType": "SPOT",
-    "labels": {"ascent.dev/purpose": "training"},
-    "taints": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}],
-    "scalingConfig": {"minSize": 0, "maxSize": 2},
-}
-
-C = "spec", "template", "spec", "containers", 0  # the first container of GPU_POD
-# rule -> (compliant props, [(path to change, new value, expected message part), ...])
-CASES: dict[str, tuple[dict[str, Any], list[tuple[tuple[Any, ...], Any, str]]]] = {
-    "aws-s3-bucket-sse-kms": (
-        {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}]},
-        [(("rules", 0, "applyServerSideEncryptionByDefault", "sseAlgorithm"), "AES256", "AES256")],
-    ),
-    "aws-s3-bucket-versioning": (
-        {"versioningConfiguration": {"status": "Enabled"}},
-        [(("versioningConfiguration", "status"), "Suspended", "'Suspended'")],
-    ),
-    "aws-s3-bucket-public-access-block": (
-        {
-            k: True
-            for k in (
-                "blockPublicAcls",
-                "blockPublicPolicy",
-                "ignorePublicAcls",
-                "restrictPublicBuckets",
-            )
-        },
-        [
-            (("blockPublicPolicy",), False, "blockPublicPolicy"),
-            (("restrictPublicBuckets",), None, "restrictPublicBuckets"),
-        ],
-    ),
-    "aws-s3-bucket-tls-only": (
-        {"policy": TLS_POLICY},
-        [
-            (("policy",), json.dumps({"Statement": []}), "aws:SecureTransport"),
-            (("policy",), "{not json", "not a JSON policy"),
-        ],
-    ),
-    "aws-eks-cluster-endpoint-restricted": (
-        {"vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]}},
-        [
-            (("vpcConfig", "publicAccessCidrs"), ["0.0.0.0/0"], "0.0.0.0/0"),
-            (("vpcConfig", "publicAccessCidrs"), None, "0.0.0.0/0"),
-        ],
-    ),
-    "aws-eks-cluster-secrets-encryption": (
-        {"encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": "arn:k"}}},
-        [
-            (("encryptionConfig", "resources"), [], "not encrypted"),
-            (("encryptionConfig", "provider", "keyArn"), None, "no KMS key"),
-        ],
-    ),
-    "aws-eks-cluster-audit-logs": (
-        {"enabledClusterLogTypes": ["api", "audit", "authenticator"]},
-        [(("enabledClusterLogTypes",), ["api"], "audit")],
-    ),
-    "aws-ec2-launch-template-imdsv2": (
-        {"metadataOptions": {"httpTokens": "required"}},
-        [(("metadataOptions", "httpTokens"), "optional", "'optional'")],
-    ),
-    "aws-ec2-launch-template-encrypted-volumes": (
-        {"blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"encrypted": "true"}}]},
-        [(("blockDeviceMappings", 0, "ebs", "encrypted"), "false", "/dev/xvda")],
-    ),
-    "aws-eks-nodegroup-gpu-taint": (
-        GPU_NODE_GROUP,
-        [
-            (("taints",), [], "without the nvidia.com/gpu"),
-            (("taints", 0, "effect"), "PREFER_NO_SCHEDULE", "without the nvidia.com/gpu"),
-        ],
-    ),
-    "aws-eks-nodegroup-gpu-family-allowed": (
-        GPU_NODE_GROUP,
-        [(("instanceTypes",), ["g4dn.xlarge"], "g4dn.xlarge not in the allowed")],
-    ),
-    "aws-eks-nodegroup-training-spot": (
-        GPU_NODE_GROUP,
-        [(("capacityType",), "ON_DEMAND", "training node group on ON_DEMAND")],
-    ),
-    "aws-msk-cluster-tls-only": (
-        {"encryptionInfo": {"encryptionInTransit": {"clientBroker": "TLS", "inCluster": True}}},
-        [
-            (
-                ("encryptionInfo", "encryptionInTransit", "clientBroker"),
-                "TLS_PLAINTEXT",
-                "TLS only",
-            ),
-            (("encryptionInfo", "encryptionInTransit", "inCluster"), False, "broker-to-broker"),
-        ],
-    ),
-    "aws-msk-cluster-authenticated": (
-        {"clientAuthentication": {"unauthenticated": False, "sasl": {"iam": True}}},
-        [
-            (("clientAuthentication", "unauthenticated"), True, "unauthenticated access"),
-            (("clientAuthentication", "sasl", "iam"), False, "no client authentication"),
-        ],
-    ),
-    "aws-msk-cluster-kms-at-rest": (
-        {"encryptionInfo": {"encryptionAtRestKmsKeyArn": "arn:k"}},
-        [(("encryptionInfo", "encryptionAtRestKmsKeyArn"), None, "no KMS key")],
-    ),
-    "aws-ecr-repository-scan-on-push": (
-        {"imageScanningConfiguration": {"scanOnPush": True}},
-        [(("imageScanningConfiguration", "scanOnPush"), False, "not scanned")],
-    ),
-    "aws-ecr-repository-immutable-tags": (
-        {"imageTagMutability": "IMMUTABLE"},
-        [(("imageTagMutability",), "MUTABLE", "MUTABLE")],
-    ),
-    "aws-iam-no-admin-wildcard": (
-        {
-            "policy": json.dumps(
-                {
-                    "Statement": [
-                        {"Sid": "S3", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
-                    ]
-                }
-            )
-        },
-        [
-            (
-                ("policy",),
-                json.dumps(
-                    {
-                        "Statement": [
-                            {"Sid": "Admin", "Effect": "Allow", "Action": "*", "Resource": "*"}
-                        ]
-                    }
-                ),
-                "Admin allows * on *",
-            )
-        ],
-    ),
-    "k8s-container-requests-limits": (
-        GPU_POD,
-        [((*C, "resources", "limits", "memory"), None, "lacks limits.memory")],
-    ),
-    "k8s-gpu-pod-toleration-and-limit": (
-        GPU_POD,
-        [
-            (("spec", "template", "spec", "tolerations"), [], "does not tolerate"),
-            ((*C, "resources", "limits", "nvidia.com/gpu"), None, "without a limit"),
-        ],
-    ),
-    "k8s-no-privileged-containers": (
-        GPU_POD,
-        [
-            ((*C, "securityContext", "privileged"), True, "is privileged"),
-            ((*C, "securityContext", "allowPrivilegeEscalation"), True, "privilege escalation"),
-        ],
-    ),
-    "k8s-run-as-non-root": (
-        GPU_POD,
-        [
-            (
-                ("spec", "template", "spec", "securityContext", "runAsNonRoot"),
-                False,
-                "may run as root",
-            )
-        ],
-    ),
-    "k8s-pinned-images": (
-        GPU_POD,
-        [
-            ((*C, "image"), "repo/training:latest", "latest tag"),
-            ((*C, "image"), "repo/training", "no tag"),
-            ((*C, "image"), "localhost:5001/training", "no tag"),
-        ],
-    ),
-    "k8s-deployment-readiness-probe": (
-        GPU_POD,
-        [((*C, "readinessProbe"), None, "no readinessProbe")],
-    ),
-}
+CASES, STACK_CASES = load()
+RESOURCE_RULES = {r.name for r in RULES if r.check is not None}
+STACK_RULES = {r.name for r in RULES if r.stack_check is not None}
 
 
-def _set(props: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
-    changed = copy.deepcopy(props)
-    target: Any = changed
-    for step in path[:-1]:
-        target = target[step]
-    if value is None and isinstance(target, dict):
-        target.pop(path[-1], None)
-    else:
-        target[path[-1]] = value
-    return changed
+def test_every_rule_has_a_case_with_mutations():
+    assert {c.rule for c in CASES if c.mutations} == RESOURCE_RULES
+    assert {c.rule for c in STACK_CASES if c.mutations} == STACK_RULES
+    assert len(RULES) == len({r.name for r in RULES})
 
 
-def _check(rule: Rule, props: dict[str, Any]) -> list[str]:
-    assert rule.check is not None
-    return rule.check(props, PackConfig())
-
-
-def test_every_resource_rule_has_cases():
-    resource_rules = {r.name for r in RULES if r.check is not None}
-    assert resource_rules == set(CASES)
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_compliant_fixture_passes(name):
-    assert _check(BY_NAME[name], CASES[name][0]) == []
+@pytest.mark.parametrize("case", CASES, ids=[c.id() for c in CASES])
+def test_compliant_fixture_gets_no_diagnostic(case: Case):
+    assert diagnostics(case.type, case.compliant, case.config) == []
 
 
 @pytest.mark.parametrize(
-    ("name", "path", "value", "says"),
-    [(name, *m) for name, (_, mutations) in sorted(CASES.items()) for m in mutations],
+    ("case", "i"),
+    [(c, i) for c in CASES for i in range(len(c.mutations))],
+    ids=[c.id(i) for c in CASES for i in range(len(c.mutations))],
 )
-def test_one_changed_field_gives_exactly_one_violation(name, path, value, says):
-    messages = _check(BY_NAME[name], _set(CASES[name][0], path, value))
-    assert len(messages) == 1 and says in messages[0], messages
+def test_one_changed_field_gives_exactly_its_rules_violation(case: Case, i: int):
+    m = case.mutations[i]
+    found = diagnostics(case.type, mutate(case.compliant, m.path, m.value), case.config)
+    assert [rule for rule, _, _ in found] == [m.rule or case.rule], found
+    assert m.says in found[0][1], found
 
 
-@pytest.mark.parametrize("rule", [r for r in RULES if r.check], ids=lambda r: r.name)
-def test_missing_and_unknown_properties_do_not_crash(rule):
-    assert isinstance(_check(rule, {}), list)
-    unknown = object()  # an unresolved output during a preview
-    compliant = CASES[rule.name][0]
-    assert _check(rule, {k: unknown for k in compliant}) == []
+@pytest.mark.parametrize("case", STACK_CASES, ids=[c.rule for c in STACK_CASES])
+def test_compliant_stack_gets_no_stack_diagnostic(case: StackCase):
+    assert stack_diagnostics(case.resources, case.config) == []
 
 
-def test_the_gpu_family_allow_list_is_configurable():
-    rule = BY_NAME["aws-eks-nodegroup-gpu-family-allowed"]
-    assert rule.check is not None
-    assert rule.check(GPU_NODE_GROUP, PackConfig(allowed_gpu_instance_families=("p5",)))
-    spot = BY_NAME["aws-eks-nodegroup-training-spot"]
-    assert spot.check is not None
+@pytest.mark.parametrize(
+    ("case", "i"),
+    [(c, i) for c in STACK_CASES for i in range(len(c.mutations))],
+    ids=[f"{c.rule}[{i}]" for c in STACK_CASES for i in range(len(c.mutations))],
+)
+def test_one_changed_resource_gives_exactly_its_stack_rules_violation(case: StackCase, i: int):
+    name, m = case.mutations[i]
+    changed = [mutate(r, m.path, m.value) if r["name"] == name else r for r in case.resources]
+    found = stack_diagnostics(changed, case.config)
+    assert [rule for rule, *_ in found] == [m.rule or case.rule], found
+    assert m.says in found[0][2], found
+
+
+def test_the_gpu_family_allow_list_and_spot_rule_are_configurable():
+    from tests.policies.cases.aws import GPU_NODE_GROUP
+
+    ng = "aws:eks/nodeGroup:NodeGroup"
+    only_p5 = PackConfig(allowed_gpu_instance_families=("p5",))
+    assert [r for r, *_ in diagnostics(ng, GPU_NODE_GROUP, only_p5)] == [
+        "aws-eks-nodegroup-gpu-family-allowed"
+    ]
     on_demand = {**GPU_NODE_GROUP, "capacityType": "ON_DEMAND"}
-    assert spot.check(on_demand, PackConfig(require_spot_for_training=False)) == []
+    assert diagnostics(ng, on_demand, PackConfig(require_spot_for_training=False)) == []
 
 
 def test_enforcement_can_be_overridden_or_disabled():
-    bad = [Resource("aws:ecr/repository:Repository", "r", {"imageTagMutability": "MUTABLE"})]
-    rules = [BY_NAME["aws-ecr-repository-immutable-tags"]]
-    (v,) = evaluate(rules, bad, PackConfig())
-    assert v.enforcement == "mandatory" and v.resource == "r"
-    (v,) = evaluate(rules, bad, PackConfig(enforcement={v.rule: "advisory"}))
-    assert v.enforcement == "advisory"
-    assert evaluate(rules, bad, PackConfig(enforcement={v.rule: "disabled"})) == []
+    from tests.policies.cases.storage import ECR_REPOSITORY
+
+    ecr, rule = "aws:ecr/repository:Repository", "aws-ecr-repository-immutable-tags"
+    bad = {**ECR_REPOSITORY, "imageTagMutability": "MUTABLE"}
+    assert [(r, e) for r, _, e in diagnostics(ecr, bad)] == [(rule, "mandatory")]
+    advisory = PackConfig(enforcement={rule: "advisory"})
+    assert [(r, e) for r, _, e in diagnostics(ecr, bad, advisory)] == [(rule, "advisory")]
+    assert diagnostics(ecr, bad, PackConfig(enforcement={rule: "disabled"})) == []
 
 
 def test_pack_config_names_unknown_keys():
@@ -296,3 +85,16 @@ def test_pack_config_names_unknown_keys():
         PackConfig.from_dict({"maxGpuNode": 3})
     config = PackConfig.from_dict({"maxGpuNodes": 3, "allowedGpuInstanceFamilies": ["g6"]})
     assert (config.max_gpu_nodes, config.allowed_gpu_instance_families) == (3, ("g6",))
+
+
+def test_a_value_unknown_during_preview_is_the_sdks_advisory_note_not_a_violation():
+    """During `pulumi preview` an output not known yet arrives as the SDK's sentinel; reading
+    it raises UnknownValueError, which the analyzer reports as advisory, never mandatory."""
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+
+    from tests.policies.cases.storage import ECR_REPOSITORY
+
+    props = {**ECR_REPOSITORY, "imageTagMutability": UNKNOWN_STRING_VALUE}
+    found = diagnostics("aws:ecr/repository:Repository", props)
+    assert [(r, e) for r, _, e in found] == [("aws-ecr-repository-immutable-tags", "advisory")]
+    assert "can't be known during preview" in found[0][1]
