@@ -119,7 +119,8 @@ def gpu_pool_args(
 
 
 class NodePool(pulumi.ComponentResource):
-    """A managed node group over a launch template: IMDSv2 only, encrypted gp3, tags propagated."""
+    """A managed node group over a launch template: IMDSv2 only (hop limit 1), encrypted gp3, tags
+    propagated."""
 
     node_group: aws.eks.NodeGroup
 
@@ -138,7 +139,9 @@ class NodePool(pulumi.ComponentResource):
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
                 http_endpoint="enabled",
                 http_tokens="required",  # IMDSv2 only
-                http_put_response_hop_limit=2,  # containers behind the node's network namespace
+                # 1: pods (a hop behind the node) cannot reach IMDS and the node role; they get
+                # AWS credentials from EKS Pod Identity, host-network add-ons are on the node
+                http_put_response_hop_limit=1,
             ),
             block_device_mappings=[
                 aws.ec2.LaunchTemplateBlockDeviceMappingArgs(

@@ -1,20 +1,21 @@
-"""EKS control planes send audit logs (and API logs) to CloudWatch."""
+"""EKS control planes send audit logs (and API logs) to CloudWatch. Mandatory: the audit log is
+the only record of who did what through the Kubernetes API (secret reads, exec into pods, RBAC
+changes); without it an incident cannot be reconstructed."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from policies.core import PackConfig, Rule, unknown
+from policies.core import PackConfig, Rule, get, is_list
 
 REQUIRED = ("api", "audit")
 
 
 def check(props: Mapping[str, Any], _config: PackConfig) -> list[str]:
-    logs = props.get("enabledClusterLogTypes")
-    if unknown(logs):
-        return []
-    missing = [t for t in REQUIRED if t not in (logs or [])]
+    logs = get(props, "enabledClusterLogTypes")
+    enabled = {t for t in logs if isinstance(t, str)} if is_list(logs) else set()
+    missing = [t for t in REQUIRED if t not in enabled]
     return [f"control-plane log types missing: {', '.join(missing)}"] if missing else []
 
 

@@ -1,12 +1,15 @@
-"""Images are pinned: a tag other than `latest`, or a digest. An untagged image means latest."""
+"""Images are pinned: a tag other than `latest`, or a digest. An untagged image means latest.
+
+Mandatory: a moving tag makes a rollback, a node replacement or a scale-up pull different code
+than the preview showed."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from policies.core import PackConfig, Rule, unknown
-from policies.rules._k8s import WORKLOAD_TYPES, containers
+from policies.core import PackConfig, Rule, get, unknown
+from policies.rules._k8s import WORKLOAD_TYPES, containers, name
 
 
 def tag_problem(image: str) -> str | None:
@@ -23,12 +26,12 @@ def tag_problem(image: str) -> str | None:
 def check(props: Mapping[str, Any], _config: PackConfig) -> list[str]:
     out = []
     for c in containers(props):
-        image = c.get("image")
+        image = get(c, "image")
         if unknown(image) or not isinstance(image, str):
             continue
         problem = tag_problem(image)
         if problem:
-            out.append(f"container {c.get('name', '?')}: image {image} {problem}")
+            out.append(f"container {name(c)}: image {image} {problem}")
     return out
 
 

@@ -1,22 +1,23 @@
 """Deployments define readiness probes: a rollout or a scale-up only sends traffic to pods
-that can serve it."""
+that can serve it.
+
+Mandatory: without one a pod gets traffic the moment its process starts, and a rollout of a
+broken image replaces every working pod."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from policies.core import PackConfig, Rule
-from policies.rules._k8s import containers, pod_spec
+from policies.core import PackConfig, Rule, get
+from policies.rules._k8s import DEPLOYMENT, main_containers, name
 
 
 def check(props: Mapping[str, Any], _config: PackConfig) -> list[str]:
-    pod = pod_spec(props) or {}
-    main = [c for c in containers(props) if c in (pod.get("containers") or [])]
     return [
-        f"container {c.get('name', '?')} has no readinessProbe"
-        for c in main
-        if not c.get("readinessProbe")
+        f"container {name(c)} has no readinessProbe"
+        for c in main_containers(props)
+        if not get(c, "readinessProbe")
     ]
 
 
@@ -26,6 +27,6 @@ RULE = Rule(
     severity="medium",
     enforcement="mandatory",
     fix="add a readinessProbe to each container",
-    types=("kubernetes:apps/v1:Deployment",),
+    types=(DEPLOYMENT,),
     check=check,
 )

@@ -1,5 +1,8 @@
 """Every container sets CPU and memory requests and limits (quotas, bin packing, no noisy
-neighbour on a GPU node)."""
+neighbour on a GPU node).
+
+Mandatory: a pod without requests is packed onto a full node, one without limits can starve
+its neighbours (on a GPU node: a training job), and namespace quotas refuse both."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from policies.core import PackConfig, Rule, get
-from policies.rules._k8s import WORKLOAD_TYPES, containers
+from policies.rules._k8s import WORKLOAD_TYPES, containers, name
 
 
 def check(props: Mapping[str, Any], _config: PackConfig) -> list[str]:
@@ -20,7 +23,7 @@ def check(props: Mapping[str, Any], _config: PackConfig) -> list[str]:
             if get(c, "resources", kind, res) is None
         ]
         if missing:
-            out.append(f"container {c.get('name', '?')} lacks {', '.join(missing)}")
+            out.append(f"container {name(c)} lacks {', '.join(missing)}")
     return out
 
 

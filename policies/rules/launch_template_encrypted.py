@@ -1,22 +1,20 @@
-"""Node volumes are encrypted."""
+"""Node volumes are encrypted. Mandatory: node disks hold image layers, checkpoints being
+written and pod scratch data (datasets, model weights) that must not outlive the node readable."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from policies.core import PackConfig, Rule, get, truthy, unknown
+from policies.core import PackConfig, Rule, get, is_list, text, truthy
 
 
 def check(props: Mapping[str, Any], _config: PackConfig) -> list[str]:
-    mappings = props.get("blockDeviceMappings")
-    if unknown(mappings):
-        return []
+    mappings = get(props, "blockDeviceMappings")
     out = []
-    for m in mappings or []:
-        encrypted = get(m, "ebs", "encrypted")
-        if get(m, "ebs") is not None and not unknown(encrypted) and not truthy(encrypted):
-            out.append(f"volume {m.get('deviceName', '?')} is not encrypted")
+    for m in mappings if is_list(mappings) else []:
+        if get(m, "ebs") is not None and not truthy(get(m, "ebs", "encrypted")):
+            out.append(f"volume {text(get(m, 'deviceName')) or '?'} is not encrypted")
     return out
 
 

@@ -1,19 +1,20 @@
 """Node launch templates require IMDSv2 (session tokens): a pod cannot steal the node's role
-through a plain GET to the metadata service."""
+through a plain GET to the metadata service (or an SSRF that makes one for it). Mandatory: the
+node role can attach network interfaces and pull every image."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from policies.core import PackConfig, Rule, get, unknown
+from policies.core import PackConfig, Rule, get, text
 
 
 def check(props: Mapping[str, Any], _config: PackConfig) -> list[str]:
     tokens = get(props, "metadataOptions", "httpTokens")
-    if unknown(tokens) or tokens == "required":
+    if tokens == "required":
         return []
-    return [f"metadataOptions.httpTokens is {tokens!r}, not 'required'"]
+    return [f"metadataOptions.httpTokens is {text(tokens)!r}, not 'required'"]
 
 
 RULE = Rule(
@@ -21,7 +22,7 @@ RULE = Rule(
     description="launch templates require IMDSv2",
     severity="high",
     enforcement="mandatory",
-    fix="set metadataOptions.httpTokens to required (and httpPutResponseHopLimit to 2)",
+    fix="set metadataOptions.httpTokens to required",
     types=("aws:ec2/launchTemplate:LaunchTemplate",),
     check=check,
 )

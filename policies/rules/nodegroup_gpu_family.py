@@ -1,5 +1,10 @@
 """GPU node groups use only the instance families the team allows (pack config
-`allowedGpuInstanceFamilies`)."""
+`allowedGpuInstanceFamilies`). Mandatory: the allow list is where the team decides which GPUs it
+pays for and has quota, drivers and images for; the pack config extends it per stack.
+
+This rule reads the node group's `instanceTypes`; a GPU node group whose instance type is only
+in its launch template is `aws-eks-nodegroup-launch-template-gpu-family`'s (a stack rule: it needs
+the template)."""
 
 from __future__ import annotations
 

@@ -1,20 +1,24 @@
 """Training node groups run on spot capacity where the stack requires it (training resumes from
-checkpoints, so a reclaim costs minutes, not the run)."""
+checkpoints, so a reclaim costs minutes, not the run). Advisory: spot is a cost choice, and a
+team may need on-demand GPUs for a deadline or where spot capacity is scarce; the pack config's
+`requireSpotForTraining: false` turns it off."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from policies.core import PackConfig, Rule, unknown
+from policies.core import PackConfig, Rule, get, text
 from policies.rules._nodegroups import NODE_GROUP, purpose
 
 
 def check(props: Mapping[str, Any], config: PackConfig) -> list[str]:
-    capacity = props.get("capacityType")
-    if not config.require_spot_for_training or purpose(props) != "training" or unknown(capacity):
+    if not config.require_spot_for_training or purpose(props) != "training":
         return []
-    return [] if capacity == "SPOT" else [f"a training node group on {capacity or 'ON_DEMAND'}"]
+    capacity = get(props, "capacityType")
+    return (
+        [] if capacity == "SPOT" else [f"a training node group on {text(capacity) or 'ON_DEMAND'}"]
+    )
 
 
 RULE = Rule(

@@ -1,20 +1,29 @@
-"""S3 buckets encrypt at rest with KMS (SSE-KMS), not only the S3-managed default."""
+"""S3 buckets encrypt at rest with KMS (SSE-KMS or DSSE-KMS), not only the S3-managed default.
+
+Mandatory: with SSE-KMS, reading an object also needs the key, so the key policy and CloudTrail's
+key-use records guard and audit every dataset and model; SSE-S3 (AES256) is decrypted for anyone
+S3 lets read. The V2 resource type is checked the same way.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from policies.core import PackConfig, Rule, get, unknown
+from policies.core import PackConfig, Rule, as_list, get, text
+
+SSE = "BucketServerSideEncryptionConfiguration"
+KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 
 
 def check(props: Mapping[str, Any], _config: PackConfig) -> list[str]:
-    rules = props.get("rules")
-    if unknown(rules):
-        return []
-    algorithms = [get(r, "applyServerSideEncryptionByDefault", "sseAlgorithm") for r in rules or []]
-    if not any(a in ("aws:kms", "aws:kms:dsse") for a in algorithms):
-        return [f"default encryption is {algorithms or 'not set'}, not aws:kms"]
+    algorithms = [
+        get(r, "applyServerSideEncryptionByDefault", "sseAlgorithm")
+        for r in as_list(props.get("rules"))
+    ]
+    if not any(isinstance(a, str) and a in KMS_ALGORITHMS for a in algorithms):
+        shown = ", ".join(text(a) or "unset" for a in algorithms) or "not set"
+        return [f"default encryption is {shown}, not aws:kms"]
     return []
 
 
@@ -24,8 +33,6 @@ RULE = Rule(
     severity="high",
     enforcement="mandatory",
     fix="set applyServerSideEncryptionByDefault.sseAlgorithm to aws:kms with a KMS key",
-    types=(
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-    ),
+    types=(f"aws:s3/bucket{SSE[6:]}:{SSE}", f"aws:s3/bucket{SSE[6:]}V2:{SSE}V2"),
     check=check,
 )

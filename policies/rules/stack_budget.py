@@ -8,8 +8,8 @@ says so instead.
 
 from __future__ import annotations
 
-from infra.cost import estimate
 from policies.core import PackConfig, Resource, Rule
+from policies.cost import estimate
 
 
 def check(resources: list[Resource], config: PackConfig) -> list[tuple[str, str]]:

@@ -5,8 +5,8 @@ still prints, priced items still count); a stack that wants it enforced sets
 
 from __future__ import annotations
 
-from infra.cost import estimate
 from policies.core import PackConfig, Resource, Rule
+from policies.cost import estimate
 
 
 def check(resources: list[Resource], config: PackConfig) -> list[tuple[str, str]]:

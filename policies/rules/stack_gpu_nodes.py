@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from policies.core import PackConfig, Resource, Rule, get
-from policies.rules._nodegroups import NODE_GROUP, is_gpu
+from policies.rules._nodegroups import NODE_GROUP, is_gpu_node_group
 
 
 def gpu_nodes_at_max(resources: list[Resource]) -> int:
+    """GPU nodes at every GPU pool's maximum, a pool being GPU by its AMI type, its instance
+    types or (a custom AMI) its launch template's instance type."""
     total = 0
     for r in resources:
-        if r.type == NODE_GROUP and is_gpu(r.props):
+        if r.type == NODE_GROUP and is_gpu_node_group(r, resources):
             size = get(r.props, "scalingConfig", "maxSize")
             total += int(size) if isinstance(size, (int, float)) else 0
     return total

@@ -102,7 +102,7 @@ def test_gpu_pools_are_tainted_labelled_and_scale_from_zero(inventories, stack):
         for key, value in group["labels"].items():
             assert asg_tags[f"{CA}/node-template/label/{key}"] == value
         meta = template["metadataOptions"]
-        assert (meta["httpTokens"], meta["httpPutResponseHopLimit"]) == ("required", 2)
+        assert (meta["httpTokens"], meta["httpPutResponseHopLimit"]) == ("required", 1)
         ebs = template["blockDeviceMappings"][0]["ebs"]
         assert (ebs["volumeType"], ebs["encrypted"]) == ("gp3", "true")
         assert {t["resourceType"] for t in template["tagSpecifications"]} >= {"instance", "volume"}
