@@ -26,6 +26,21 @@ TAG, DIGESTS, REGISTRY = "ascent:imageTag", "ascent:imageDigests", "ascent:image
 IMAGE_KEYS = (TAG, DIGESTS, REGISTRY)
 
 
+def write_policy_config(stack_name: str, out: Path) -> list[str]:
+    """The pack's `--policy-pack-config` for this stack: its own limits (maxGpuNodes,
+    monthlyBudgetUsd, budgetStrict), the same that `ascent plan` applies, per policy."""
+    from infra.config import parse_config
+    from infra.offline import stack_config
+    from infra.report import pack_config
+    from policies.rules import RULES
+
+    config = pack_config(parse_config(stack_config(stack_name, ROOT)))
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"policy-config.{stack_name}.json"
+    path.write_text(json.dumps(config.as_policy_pack_config(RULES), indent=2, sort_keys=True))
+    return [str(path)]
+
+
 def require_cli(step: str) -> None:
     if shutil.which("pulumi") is None:
         raise StepFailed(
@@ -118,8 +133,12 @@ def preview(stack_name: str, out: Path, compare_base: Path | None = None) -> int
     values = image_config(images_record(step, out), declared_keys())
     stack = open_stack(step, stack_name)
     apply_config(step, stack, values)
-    say(step, f"pulumi preview --stack {stack_name} --policy-pack policies")
-    stack.preview(on_output=print, policy_packs=POLICY_PACKS, diff=True)
+    configs = write_policy_config(stack_name, out)
+    say(step, f"pulumi preview --stack {stack_name} --policy-pack policies "
+        f"--policy-pack-config {configs[0]}")  # fmt: skip
+    stack.preview(
+        on_output=print, policy_packs=POLICY_PACKS, policy_pack_configs=configs, diff=True
+    )
     if compare_base is not None:
         markdown = plan_compare(step, stack_name, compare_base)
         if markdown is not None:
@@ -134,11 +153,12 @@ def up_with_rollback(
     values: dict[str, str],
     previous: dict[str, str] | None,
     smoke_test: Callable[[], int],
+    policy_configs: list[str],
 ) -> int:
     """`pulumi up` with `values`; if the smoke test fails, `pulumi up` again with `previous`."""
     apply_config(step, stack, values)
     say(step, f"pulumi up --stack {stack.name} --policy-pack policies")
-    stack.up(on_output=print, policy_packs=POLICY_PACKS)
+    stack.up(on_output=print, policy_packs=POLICY_PACKS, policy_pack_configs=policy_configs)
     if smoke_test() == 0:
         return 0
     if previous is None:
@@ -148,7 +168,7 @@ def up_with_rollback(
     apply_config(step, stack, previous)
     for key in sorted(set(values) - set(previous)):
         stack.remove_config(key)
-    stack.up(on_output=print, policy_packs=POLICY_PACKS)
+    stack.up(on_output=print, policy_packs=POLICY_PACKS, policy_pack_configs=policy_configs)
     print(f"{step}: smoke failed; rolled back to image tag {previous.get(TAG)}")
     return 1
 
@@ -162,6 +182,7 @@ def deploy(stack_name: str, out: Path, context: str | None, smoke_timeout_s: flo
     cluster = smoke.connect(step, context)
     stack = open_stack(step, stack_name)
     previous = previous_image_config(stack.history(page_size=20))
+    configs = write_policy_config(stack_name, out)
     return up_with_rollback(
-        step, stack, values, previous, lambda: smoke.smoke(cluster, smoke_timeout_s)
+        step, stack, values, previous, lambda: smoke.smoke(cluster, smoke_timeout_s), configs
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from kubernetes import client
@@ -198,17 +199,21 @@ class RecordingStack:
 
     def up(self, **kwargs):
         assert kwargs["policy_packs"] == [str(ROOT / "policies")]
+        assert kwargs["policy_pack_configs"] == CONFIGS
         self.deployed.append(dict(self.config))
 
 
 NEW = {"ascent:imageTag": "new", "ascent:imageDigests": "{}"}
+CONFIGS = ["/out/policy-config.aws-dev.json"]
 
 
 @pytest.mark.parametrize(("smoke_code", "expected"), [(0, 0), (1, 1)])
 def test_failed_smoke_redeploys_the_previous_image_tag(smoke_code, expected):
     stack = RecordingStack()
     previous = {"ascent:imageTag": "old"}
-    code = pulumi_steps.up_with_rollback("deploy", stack, NEW, previous, lambda: smoke_code)
+    code = pulumi_steps.up_with_rollback(
+        "deploy", stack, NEW, previous, lambda: smoke_code, CONFIGS
+    )
     assert code == expected
     assert stack.deployed[0] == NEW
     assert stack.deployed[1:] == ([] if smoke_code == 0 else [{"ascent:imageTag": "old"}])
@@ -216,5 +221,24 @@ def test_failed_smoke_redeploys_the_previous_image_tag(smoke_code, expected):
 
 def test_failed_smoke_without_a_previous_update_fails_without_rollback():
     stack = RecordingStack()
-    assert pulumi_steps.up_with_rollback("deploy", stack, NEW, None, lambda: 1) == 1
+    assert pulumi_steps.up_with_rollback("deploy", stack, NEW, None, lambda: 1, CONFIGS) == 1
     assert stack.deployed == [NEW]
+
+
+@pytest.mark.parametrize("stack", ["aws-dev", "aws-prod"])
+def test_preview_and_up_get_the_stacks_own_limits_as_the_packs_config(tmp_path, stack):
+    """The file CI hands `--policy-pack-config`: every policy, the stack's maxGpuNodes and
+    budget, the same PackConfig that `ascent plan` evaluates with."""
+    from infra.config import parse_config
+    from infra.offline import stack_config
+    from infra.report import pack_config
+    from policies.rules import RULES
+
+    (path,) = pulumi_steps.write_policy_config(stack, tmp_path)
+    doc = json.loads(Path(path).read_text())
+    config = parse_config(stack_config(stack))
+    assert set(doc) == {r.name for r in RULES}
+    for entry in doc.values():
+        assert entry["maxGpuNodes"] == config.max_gpu_nodes
+        assert entry["monthlyBudgetUsd"] == config.monthly_budget_usd
+    assert doc == pack_config(config).as_policy_pack_config(RULES)
