@@ -82,10 +82,10 @@ def glob(pattern: str, value: str) -> bool:
     p = v = 0
     star, mark = -1, 0
     while v < len(value):
-        if p < len(pattern) and pattern[p] in ("?", value[v]):
-            p, v = p + 1, v + 1
-        elif p < len(pattern) and pattern[p] == "*":
+        if p < len(pattern) and pattern[p] == "*":  # before literals: a `*` in the value too
             star, mark, p = p, v, p + 1
+        elif p < len(pattern) and pattern[p] in ("?", value[v]):
+            p, v = p + 1, v + 1
         elif star >= 0:
             p, mark = star + 1, mark + 1
             v = mark

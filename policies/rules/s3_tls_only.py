@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from policies.core import PackConfig, Rule, as_list, falsy, is_map, text
+from policies.rules._iam import glob
 from policies.rules._policy_doc import everyone, policy_document, statements
 
 OBJECT_PROBE = "/any-object-key"
@@ -51,31 +52,10 @@ def denies_plain_http(statement: Mapping[str, Any]) -> bool:
     )
 
 
-def glob_match(pattern: str, value: str) -> bool:
-    """IAM ARN matching: `*` any run of characters, `?` one (linear-time, no regex)."""
-    p = v = 0
-    star, mark = -1, 0
-    while v < len(value):
-        if p < len(pattern) and pattern[p] == "*":
-            star, mark = p, v
-            p += 1
-        elif p < len(pattern) and pattern[p] in ("?", value[v]):
-            p, v = p + 1, v + 1
-        elif star >= 0:
-            p, mark = star + 1, mark + 1
-            v = mark
-        else:
-            return False
-    while p < len(pattern) and pattern[p] == "*":
-        p += 1
-    return p == len(pattern)
-
-
 def covers_bucket_and_objects(resources: list[str]) -> bool:
     """Some listed bucket ARN (no `/`) whose objects (`ARN/...`) the list covers too."""
     return any(
-        "/" not in arn and any(glob_match(p, arn + OBJECT_PROBE) for p in resources)
-        for arn in resources
+        "/" not in arn and any(glob(p, arn + OBJECT_PROBE) for p in resources) for arn in resources
     )
 
 
