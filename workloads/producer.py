@@ -16,13 +16,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import KafkaError, Producer
 
 from infra.names import TOPIC_TRANSACTIONS
 from workloads.common.logs import configure_logging
 from workloads.common.schema import encode, generate
 from workloads.common.settings import KafkaSettings
+from workloads.topics import ensure_topics
 
 log = logging.getLogger("workloads.producer")
 CHUNK = 2048  # records generated (and progress reported) at a time: memory stays flat
@@ -37,17 +37,7 @@ PRODUCER_CONFIG: dict[str, Any] = {
 
 def ensure_topic(settings: KafkaSettings, topic: str, partitions: int, timeout: float = 15) -> bool:
     """Create `topic` with `partitions` partitions unless it exists; True if it was created."""
-    admin = AdminClient(settings.client_config())
-    if topic in admin.list_topics(timeout=timeout).topics:
-        return False
-    future = admin.create_topics([NewTopic(topic, partitions, -1)], operation_timeout=timeout)
-    try:
-        future[topic].result(timeout)
-    except KafkaException as exc:
-        if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-            raise
-        return False
-    return True
+    return ensure_topics(settings, {topic: partitions}, timeout)[topic] == "created"
 
 
 def malform(value: bytes, n: int) -> bytes:
