@@ -181,7 +181,25 @@ class GpuPool(_Model):
 
     @property
     def gpu_model(self) -> str:
+        """The first instance type's GPU model; a pool may mix models (see `shared_gpu_model`)."""
         return gpu_family(self.instance_types[0]).gpu_model
+
+    @property
+    def gpu_models(self) -> tuple[str, ...]:
+        """The distinct GPU models of the pool's instance types, sorted."""
+        return tuple(sorted({gpu_family(t).gpu_model for t in self.instance_types}))
+
+    @property
+    def shared_gpu_model(self) -> str | None:
+        """The GPU model all instance types share; None for a pool mixing models (e.g. L40S and L4
+        for spot diversity), whose nodes must not be labelled with one model."""
+        models = self.gpu_models
+        return models[0] if len(models) == 1 else None
+
+    @property
+    def device_plugin_builtin(self) -> bool:
+        """The pool's OS runs its own NVIDIA device plugin (Bottlerocket NVIDIA variants)."""
+        return self.ami_family == "bottlerocket"
 
     @property
     def initial_size(self) -> int:
@@ -323,6 +341,20 @@ class StackConfig(_Model):
         if dupes:
             raise ValueError(f"pool names must be unique (repeated: {', '.join(dupes)})")
         return pools
+
+    @field_validator("enable_gpu_operator")
+    @classmethod
+    def _operator_pools(cls, value: bool, info: ValidationInfo) -> bool:
+        pools = info.data.get("gpu_pools") or []
+        builtin = [p.name for p in pools if p.device_plugin_builtin]
+        if value and info.data.get("target") == "aws" and builtin:
+            raise ValueError(
+                f"the GPU operator deploys its own device plugin, and pool(s) "
+                f"{', '.join(builtin)} use amiFamily=bottlerocket, whose NVIDIA variant already "
+                "runs one (two plugins hand out the same GPUs): use amiFamily=al2023 there, or "
+                "the standalone device plugin (enableGpuOperator false)"
+            )
+        return value
 
     @field_validator("kafka_brokers")
     @classmethod

@@ -27,10 +27,27 @@ from infra.names import (
 )
 
 __all__ = [
-    "GROUP_SCORER", "GROUP_TRAINER", "IMAGES", "NS_PLATFORM", "NS_SERVING", "NS_TRAINING",
-    "PREFIX_CHECKPOINTS", "PREFIX_DATASETS", "PREFIX_MODELS", "TOPICS", "TOPIC_DLQ",
-    "TOPIC_SCORES", "TOPIC_TRANSACTIONS", "WORKLOADS", "GpuPoolInfo", "KafkaAccess",
-    "ObjectStoreAccess", "PlatformContract", "WorkloadIdentity",
+    "DEVICE_PLUGIN_BUILTIN",
+    "GROUP_SCORER",
+    "GROUP_TRAINER",
+    "IMAGES",
+    "LABEL_DEVICE_PLUGIN",
+    "NS_PLATFORM",
+    "NS_SERVING",
+    "NS_TRAINING",
+    "PREFIX_CHECKPOINTS",
+    "PREFIX_DATASETS",
+    "PREFIX_MODELS",
+    "TOPICS",
+    "TOPIC_DLQ",
+    "TOPIC_SCORES",
+    "TOPIC_TRANSACTIONS",
+    "WORKLOADS",
+    "GpuPoolInfo",
+    "KafkaAccess",
+    "ObjectStoreAccess",
+    "PlatformContract",
+    "WorkloadIdentity",
 ]  # fmt: skip
 
 # ---------------------------------------------------------------------------------------------
@@ -69,9 +86,22 @@ class ObjectStoreAccess:
         return pulumi.Output.concat("s3://", self.bucket, "/", prefix)
 
 
+LABEL_DEVICE_PLUGIN = "ascent.dev/device-plugin"
+DEVICE_PLUGIN_BUILTIN = "builtin"
+"""Node label `LABEL_DEVICE_PLUGIN=DEVICE_PLUGIN_BUILTIN`: the node's OS runs its own NVIDIA device
+plugin (Bottlerocket NVIDIA variants), so no device plugin DaemonSet may run there: two plugins
+would both advertise `nvidia.com/gpu` and hand out the same devices. Nodes without the label need
+the DaemonSet; select them with `LABEL_DEVICE_PLUGIN NotIn [DEVICE_PLUGIN_BUILTIN]`."""
+
+
 @dataclass(frozen=True)
 class GpuPoolInfo:
-    """A pool workloads can be scheduled on: select it by `labels`, tolerate `taints`."""
+    """A pool workloads can be scheduled on: select it by `labels`, tolerate `taints`.
+
+    `labels` are exactly the labels the pool's nodes carry. `device_plugin_builtin`: the nodes'
+    OS brings its own NVIDIA device plugin (and then `labels` holds
+    `LABEL_DEVICE_PLUGIN: DEVICE_PLUGIN_BUILTIN`); keep the device plugin DaemonSet off them.
+    """
 
     name: str
     purpose: str
@@ -79,6 +109,7 @@ class GpuPoolInfo:
     taints: list[dict[str, str]]
     gpus_per_node: int
     max_nodes: int
+    device_plugin_builtin: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,7 +122,9 @@ class PlatformContract:
     images: dict[str, pulumi.Input[str]]  # image name -> repository (no tag)
     gpu_pools: list[GpuPoolInfo]
     service_accounts: dict[str, WorkloadIdentity]
-    depends_on: list[pulumi.Resource] = field(default_factory=list)  # ready before workloads
+    # ready before workloads; on AWS it includes each workload's Pod Identity association (a pod
+    # started before its association exists gets no AWS credentials)
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
 
     def pools(self, purpose: str) -> list[GpuPoolInfo]:
         return [p for p in self.gpu_pools if p.purpose == purpose]

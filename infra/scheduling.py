@@ -17,13 +17,17 @@ GPU_TAINT = {"key": GPU_RESOURCE, "value": "true", "effect": "NoSchedule"}
 
 
 def gpu_pool_labels(pool: GpuPool) -> dict[str, str]:
-    return {
+    """The labels every node of the pool carries: `gpu-model` only when all its instance types
+    share one (a pool mixing L40S and L4 nodes would otherwise label some of them wrongly)."""
+    labels = {
         f"{LABEL_PREFIX}/pool": pool.name,
         f"{LABEL_PREFIX}/purpose": pool.purpose,
         f"{LABEL_PREFIX}/capacity-type": pool.capacity_type,
-        f"{LABEL_PREFIX}/gpu-model": pool.gpu_model,
         "nvidia.com/gpu.present": "true",
     }
+    if pool.shared_gpu_model is not None:
+        labels[f"{LABEL_PREFIX}/gpu-model"] = pool.shared_gpu_model
+    return labels
 
 
 def gpu_pool_info(pool: GpuPool) -> GpuPoolInfo:
@@ -34,4 +38,5 @@ def gpu_pool_info(pool: GpuPool) -> GpuPoolInfo:
         taints=[GPU_TAINT],
         gpus_per_node=pool.gpus_per_node,
         max_nodes=pool.max_size,
+        device_plugin_builtin=pool.device_plugin_builtin,
     )

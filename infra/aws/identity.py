@@ -240,7 +240,9 @@ class WorkloadRole(pulumi.ComponentResource):
             policy=pulumi.Output.from_input(args.policy).apply(json.dumps),
             opts=child,
         )
-        aws.eks.PodIdentityAssociation(
+        # Pods get credentials only if this exists when they start: whatever runs as the service
+        # account must depend on it (`association`), not just on the role.
+        self.association = aws.eks.PodIdentityAssociation(
             f"{name}-binding",
             cluster_name=args.cluster_name,
             namespace=args.namespace,

@@ -31,16 +31,27 @@ def nat_gateway_count(az_count: int, per_az: bool) -> int:
     return az_count if per_az else 1
 
 
+def s3_service_name(region: str) -> str:
+    return f"com.amazonaws.{region}.s3"
+
+
 @dataclass(frozen=True)
 class NetworkArgs:
     cidr: str
     az_count: int
     nat_gateway_per_az: bool
     cluster_name: str
+    region: str
 
 
 class Network(pulumi.ComponentResource):
-    """VPC, internet gateway, subnets, NAT gateways and route tables."""
+    """VPC, internet gateway, subnets, NAT gateways, route tables, and an S3 gateway endpoint.
+
+    The gateway endpoint (free) routes the private subnets' S3 traffic (datasets, checkpoints,
+    models, and the ECR image layers ECR serves from S3) around the NAT gateways, which bill per
+    GB: the cost estimate assumes it. Its policy is the default (full access): the bucket policy
+    and the workload roles scope access, and a narrower endpoint policy would break image pulls.
+    """
 
     vpc_id: pulumi.Output[str]
     public_subnet_ids: list[pulumi.Output[str]]
@@ -74,7 +85,7 @@ class Network(pulumi.ComponentResource):
             tags={"Name": f"{name}-public"},
             opts=child,
         )
-        public, private, nats = [], [], []
+        public, private, nats, private_rts = [], [], [], []
         for i in range(args.az_count):
             zone = zones[i]
             subnet = aws.ec2.Subnet(
@@ -129,9 +140,20 @@ class Network(pulumi.ComponentResource):
                 opts=child,
             )
             private.append(subnet)
+            private_rts.append(route_table)
+        self.s3_endpoint = aws.ec2.VpcEndpoint(
+            f"{name}-s3",
+            vpc_id=vpc.id,
+            service_name=s3_service_name(args.region),
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[rt.id for rt in private_rts],
+            tags={"Name": f"{name}-s3"},
+            opts=child,
+        )
 
         self.vpc_id = vpc.id
         self.vpc_cidr = args.cidr
         self.public_subnet_ids = [s.id for s in public]
         self.private_subnet_ids = [s.id for s in private]
+        self.private_route_table_ids = [rt.id for rt in private_rts]
         self.register_outputs({"vpcId": vpc.id, "privateSubnetIds": self.private_subnet_ids})

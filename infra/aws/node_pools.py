@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from infra.aws.naming import stable_suffix
 from infra.catalog import gpu_family, split_instance_type
 from infra.config import GpuPool
-from infra.scheduling import GPU_RESOURCE, GPU_TAINT, gpu_pool_labels
+from infra.contract import DEVICE_PLUGIN_BUILTIN, LABEL_DEVICE_PLUGIN, GpuPoolInfo
+from infra.scheduling import GPU_RESOURCE, GPU_TAINT, LABEL_PREFIX, gpu_pool_labels
 
 _EKS_EFFECT = {
     "NoSchedule": "NO_SCHEDULE",
@@ -23,6 +25,25 @@ _EKS_EFFECT = {
     "PreferNoSchedule": "PREFER_NO_SCHEDULE",
 }
 _ARM_CPU_FAMILY = re.compile(r"^[a-z]+\d+g")  # m7g, c6gn, r8g: Graviton
+_CA = "k8s.io/cluster-autoscaler"
+
+GPU_MODEL_LABEL = f"{LABEL_PREFIX}/gpu-model"
+ACCELERATOR_LABEL = "k8s.amazonaws.com/accelerator"
+"""cluster-autoscaler's GPU label on AWS (`GPULabel` in cloudprovider/aws): a node carrying it is
+a GPU node, so the autoscaler treats it as not ready until the device plugin advertises
+`nvidia.com/gpu`, instead of adding more nodes for the pending GPU pods meanwhile. Its value is
+the GPU type (what `--gpu-total` limits and the autoscaler's metrics count by)."""
+MIXED_ACCELERATOR = "nvidia-mixed"
+"""The accelerator value of a pool whose instance types carry different GPU models: a node group
+labels every node alike, so it cannot name the model of each."""
+_ACCELERATORS = {  # cluster-autoscaler's spelling (availableGPUTypes, cloudprovider/aws)
+    "T4": "nvidia-tesla-t4",
+    "V100": "nvidia-tesla-v100",
+    "A100": "nvidia-tesla-a100",
+    "A10G": "nvidia-a10g",
+    "L4": "nvidia-l4",
+    "L40S": "nvidia-l40s",
+}
 
 
 def ami_type_for(instance_type: str, ami_family: str = "al2023") -> str:
@@ -46,6 +67,46 @@ def root_device_name(ami_type: str) -> str:
     return "/dev/xvdb" if ami_type.startswith("BOTTLEROCKET") else "/dev/xvda"
 
 
+def accelerator(models: Sequence[str]) -> str:
+    """The `k8s.amazonaws.com/accelerator` value for a pool's GPU models: cluster-autoscaler's
+    name for the one model (`nvidia-l40s`; `nvidia-<model>` for models it does not list), or
+    `nvidia-mixed` when the pool mixes models."""
+    distinct = sorted(set(models))
+    if len(distinct) != 1:
+        return MIXED_ACCELERATOR
+    return _ACCELERATORS.get(distinct[0], f"nvidia-{distinct[0].lower()}")
+
+
+def gpu_node_labels(pool: GpuPool) -> dict[str, str]:
+    """The labels a GPU pool's nodes carry on EKS: the shared scheduling labels, where the
+    `gpu-model` label is only set when all instance types share the model, plus the autoscaler's
+    accelerator label and, for an OS that brings its own device plugin, `ascent.dev/device-plugin:
+    builtin` (the device plugin DaemonSet stays off those nodes)."""
+    labels = dict(gpu_pool_labels(pool))
+    model = pool.shared_gpu_model
+    if model is None:
+        labels.pop(GPU_MODEL_LABEL, None)
+    else:
+        labels[GPU_MODEL_LABEL] = model
+    labels[ACCELERATOR_LABEL] = accelerator(pool.gpu_models)
+    if pool.device_plugin_builtin:
+        labels[LABEL_DEVICE_PLUGIN] = DEVICE_PLUGIN_BUILTIN
+    return labels
+
+
+def aws_gpu_pool_info(pool: GpuPool) -> GpuPoolInfo:
+    """What the Kubernetes layer is told about a pool: the labels its nodes really carry."""
+    return GpuPoolInfo(
+        name=pool.name,
+        purpose=pool.purpose,
+        labels=gpu_node_labels(pool),
+        taints=[GPU_TAINT],
+        gpus_per_node=pool.gpus_per_node,
+        max_nodes=pool.max_size,
+        device_plugin_builtin=pool.device_plugin_builtin,
+    )
+
+
 def eks_taint(taint: dict[str, str]) -> dict[str, str]:
     """A Kubernetes taint in the EKS API's spelling."""
     return {"key": taint["key"], "value": taint["value"], "effect": _EKS_EFFECT[taint["effect"]]}
@@ -60,10 +121,10 @@ def autoscaler_tags(
 ) -> dict[str, str]:
     """ASG tags for cluster-autoscaler: auto-discovery, plus the node template it needs to scale a
     pool up from zero (it cannot read labels, taints or GPUs off a node that does not exist)."""
-    template = "k8s.io/cluster-autoscaler/node-template"
+    template = f"{_CA}/node-template"
     tags = {
-        "k8s.io/cluster-autoscaler/enabled": "true",
-        f"k8s.io/cluster-autoscaler/{cluster_name}": "owned",
+        f"{_CA}/enabled": "true",
+        f"{_CA}/{cluster_name}": "owned",
         f"{template}/resources/ephemeral-storage": f"{disk_gb}G",
     }
     tags.update({f"{template}/label/{k}": v for k, v in labels.items()})
@@ -71,6 +132,23 @@ def autoscaler_tags(
     if gpus:
         tags[f"{template}/resources/{GPU_RESOURCE}"] = str(gpus)
     return tags
+
+
+_NUMBERED_GPU_LABELS = (
+    f"{LABEL_PREFIX}/pool",
+    f"{LABEL_PREFIX}/purpose",
+    f"{LABEL_PREFIX}/capacity-type",
+    GPU_MODEL_LABEL,
+    "nvidia.com/gpu.present",
+)
+"""The labels of every GPU pool while its ASG tag resources were numbered (in the sorted order of
+the tag keys); frozen here: it says what an upgraded stack's state holds."""
+
+
+def tag_resource_suffix(key: str) -> str:
+    """The logical-name suffix of the ASG tag `key` (its slug without the prefix every autoscaler
+    tag shares, and a hash): adding or removing a tag never renames, and so replaces, another."""
+    return stable_suffix(key, drop_prefix=f"{_CA}/")
 
 
 @dataclass(frozen=True)
@@ -88,6 +166,11 @@ class NodePoolArgs:
     labels: dict[str, str]
     taints: list[dict[str, str]] = field(default_factory=list)
     asg_tags: dict[str, str] = field(default_factory=dict)
+    # the ASG tags as the previous release declared them, named by their index in this sorted
+    # list: each tag still there is aliased to its old resource, so upgrading a stack renames the
+    # tag resources in place instead of creating new ones and deleting the old (which would delete
+    # the very tags just written)
+    legacy_asg_tag_keys: tuple[str, ...] = ()
 
 
 def gpu_pool_args(
@@ -97,8 +180,11 @@ def gpu_pool_args(
     node_role_arn: pulumi.Input[str],
     subnet_ids: Sequence[pulumi.Input[str]],
 ) -> NodePoolArgs:
-    labels = gpu_pool_labels(pool)
+    labels = gpu_node_labels(pool)
     taints = [GPU_TAINT]
+    legacy = autoscaler_tags(
+        cluster_name, dict.fromkeys(_NUMBERED_GPU_LABELS, ""), taints, 1, pool.disk_size_gb
+    )
     return NodePoolArgs(
         cluster_name=eks_cluster_name,  # the cluster's output: the node group waits for it
         node_role_arn=node_role_arn,
@@ -115,6 +201,7 @@ def gpu_pool_args(
         asg_tags=autoscaler_tags(
             cluster_name, labels, taints, pool.gpus_per_node, pool.disk_size_gb
         ),
+        legacy_asg_tag_keys=tuple(sorted(legacy)),
     )
 
 
@@ -192,11 +279,14 @@ class NodePool(pulumi.ComponentResource):
         asg_name = self.node_group.resources.apply(
             lambda rs: rs[0].autoscaling_groups[0].name if rs else ""  # type: ignore[index]
         )
-        for i, (key, value) in enumerate(sorted(args.asg_tags.items())):
+        # One resource per tag, named by its key (never by its position in the list).
+        legacy = {key: i for i, key in enumerate(args.legacy_asg_tag_keys)}
+        for key, value in sorted(args.asg_tags.items()):
+            old = [pulumi.Alias(name=f"{name}-asg-tag-{legacy[key]}")] if key in legacy else []
             aws.autoscaling.Tag(
-                f"{name}-asg-tag-{i}",
+                f"{name}-asg-tag-{tag_resource_suffix(key)}",
                 autoscaling_group_name=asg_name,
                 tag=aws.autoscaling.TagTagArgs(key=key, value=value, propagate_at_launch=False),
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, aliases=old),
             )
         self.register_outputs({"nodeGroupArn": self.node_group.arn})

@@ -2,6 +2,11 @@
 
 Network -> EKS -> node pools -> managed add-ons; S3, ECR and MSK beside it; one Pod Identity role
 per workload; cluster-autoscaler once the add-ons are up.
+
+What the Kubernetes layer waits for (`AwsTarget.ready`, and the contract's `depends_on`): the
+nodes, coredns, and every Pod Identity association, so that no pod (a workload, KEDA's operator)
+starts under a service account before its association exists; such a pod would get no AWS
+credentials until restarted. The Kubernetes provider itself waits for the admins' access entries.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from infra.aws.node_pools import (
     NodePool,
     NodePoolArgs,
     autoscaler_tags,
+    aws_gpu_pool_info,
     cpu_ami_type,
     gpu_pool_args,
 )
@@ -59,13 +65,19 @@ class AwsTarget:
     registry: Registry
     kafka: Kafka
     roles: dict[str, WorkloadRole]
-    ready: list[pulumi.Resource]  # Kubernetes objects wait for these (nodes, coredns)
+    ready: list[pulumi.Resource]  # Kubernetes objects wait for these (see module doc)
+
+    @property
+    def identity_bindings(self) -> list[pulumi.Resource]:
+        """The Pod Identity associations of the workloads and add-ons (`roles`)."""
+        return [role.association for role in self.roles.values()]
 
 
 def _system_pool_args(
     config: StackConfig, cluster: Cluster, network: Network, cluster_name: str
 ) -> NodePoolArgs:
     labels = {f"{LABEL_PREFIX}/pool": "system", f"{LABEL_PREFIX}/purpose": "system"}
+    tags = autoscaler_tags(cluster_name, labels, [], 0, SYSTEM_DISK_GB)
     return NodePoolArgs(
         cluster_name=cluster.name,
         node_role_arn=cluster.node_role.arn,
@@ -78,7 +90,8 @@ def _system_pool_args(
         disk_size_gb=SYSTEM_DISK_GB,
         ami_type=cpu_ami_type(config.system_instance_type),
         labels=labels,
-        asg_tags=autoscaler_tags(cluster_name, labels, [], 0, SYSTEM_DISK_GB),
+        asg_tags=tags,
+        legacy_asg_tag_keys=tuple(sorted(tags)),  # unchanged since the tags were numbered
     )
 
 
@@ -113,7 +126,13 @@ def build_aws_target(config: StackConfig) -> AwsTarget:
 
     network = Network(
         "network",
-        NetworkArgs(config.vpc_cidr, config.availability_zones, config.nat_gateway_per_az, name),
+        NetworkArgs(
+            config.vpc_cidr,
+            config.availability_zones,
+            config.nat_gateway_per_az,
+            name,
+            config.region,
+        ),
         opts=opts,
     )
     cluster = Cluster(
@@ -209,7 +228,9 @@ def build_aws_target(config: StackConfig) -> AwsTarget:
             ),
         )
     ready: list[pulumi.Resource] = [addons, *pools.values()]
-    return AwsTarget(provider, network, cluster, pools, storage, registry, kafka, roles, ready)
+    target = AwsTarget(provider, network, cluster, pools, storage, registry, kafka, roles, ready)
+    target.ready.extend(target.identity_bindings)
+    return target
 
 
 def aws_outputs(target: AwsTarget) -> dict[str, object]:
@@ -226,7 +247,13 @@ def aws_outputs(target: AwsTarget) -> dict[str, object]:
 
 def aws_contract(target: AwsTarget, config: StackConfig, pools: list[GpuPoolInfo],
                  depends_on: list[pulumi.Resource]) -> PlatformContract:  # fmt: skip
-    """What the Kubernetes layer gets from AWS: IAM everywhere, so no secrets to hand over."""
+    """What the Kubernetes layer gets from AWS: IAM everywhere, so no secrets to hand over.
+
+    `pools` (the target-independent view of `config.gpu_pools`) are replaced by what their EKS
+    nodes really carry (`aws_gpu_pool_info`): a pool mixing GPU models has no `gpu-model` label,
+    a Bottlerocket pool is `device_plugin_builtin`. The workloads wait for `depends_on` and every
+    Pod Identity association."""
+    by_name = {p.name: aws_gpu_pool_info(p) for p in config.gpu_pools}
     return PlatformContract(
         target="aws",
         provider=target.cluster.provider,
@@ -240,7 +267,7 @@ def aws_contract(target: AwsTarget, config: StackConfig, pools: list[GpuPoolInfo
             bucket=target.storage.bucket_name, credentials="pod-identity", region=config.region
         ),
         images=dict(target.registry.repository_urls),
-        gpu_pools=pools,
+        gpu_pools=[by_name.get(p.name, p) for p in pools],
         service_accounts=dict(WORKLOADS),
-        depends_on=depends_on,
+        depends_on=[*depends_on, *target.identity_bindings],
     )

@@ -124,6 +124,12 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
         "ascent:inferenceUseGpu",
         "purpose inference",
     ),
+    (
+        "GPU operator beside Bottlerocket's own device plugin",
+        {**AWS, "gpuPools": [POOL + " amiFamily=bottlerocket"], "enableGpuOperator": True},
+        "ascent:enableGpuOperator",
+        "pool(s) train use amiFamily=bottlerocket",
+    ),
     ("not a number", {"availabilityZones": "three"}, "ascent:availabilityZones", "integer"),
     ("not a boolean", {"enableKeda": "maybe"}, "ascent:enableKeda", "boolean"),
     (
@@ -185,6 +191,24 @@ def test_pool_spec_lines_parse_like_mappings():
     }
     pool = GpuPool.model_validate(spec)
     assert (pool.gpus_per_node, pool.gpu_model, pool.initial_size) == (8, "H100", 0)
+
+
+@pytest.mark.parametrize(
+    ("types", "models", "shared"),
+    [("g6e.12xlarge", ("L40S",), "L40S"), ("g6e.12xlarge,g6.12xlarge", ("L4", "L40S"), None),
+     ("g6.xlarge,gr6.4xlarge", ("L4",), "L4"), ("g6.xlarge,g5.xlarge", ("A10G", "L4"), None)],
+)  # fmt: skip
+def test_a_pool_names_a_gpu_model_only_when_its_types_share_one(types, models, shared):
+    pool = GpuPool.model_validate(POOL.replace("g6.12xlarge", types))
+    assert (pool.gpu_models, pool.shared_gpu_model) == (models, shared)
+
+
+def test_bottlerocket_pools_bring_their_own_device_plugin():
+    assert GpuPool.model_validate(POOL + " amiFamily=bottlerocket").device_plugin_builtin
+    assert not GpuPool.model_validate(POOL).device_plugin_builtin
+    # the GPU operator is refused beside them on AWS only: locally amiFamily means nothing
+    local = {"gpuPools": [POOL + " amiFamily=bottlerocket"], "enableGpuOperator": True}
+    assert parse_config(local).enable_gpu_operator
 
 
 @pytest.mark.parametrize("stack", ["local", "aws-dev", "aws-prod"])

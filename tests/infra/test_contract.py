@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
+import pulumi_aws as aws
 import pytest
 
 from infra.config import load_config
-from infra.contract import IMAGES, WORKLOADS, PlatformContract
+from infra.contract import (
+    DEVICE_PLUGIN_BUILTIN,
+    IMAGES,
+    LABEL_DEVICE_PLUGIN,
+    WORKLOADS,
+    PlatformContract,
+)
 from infra.k8s.settings import workload_env
-from infra.offline import run_function, stack_config
+from infra.offline import PROJECT_ROOT, load_stack_file, run_function, stack_config
 from infra.stack import build_platform
 
 
-def capture(stack: str) -> tuple[PlatformContract, dict[str, Any]]:
+def capture(stack: str, **overrides: Any) -> tuple[PlatformContract, dict[str, Any]]:
     """Build the platform for `stack` and resolve the contract's outputs."""
     holder: list[PlatformContract] = []
 
@@ -21,14 +29,18 @@ def capture(stack: str) -> tuple[PlatformContract, dict[str, Any]]:
         contract = build_platform(load_config(), {})
         holder.append(contract)
         envs = {w: workload_env(contract, w) for w in WORKLOADS}
+        bindings = [r for r in contract.depends_on if isinstance(r, aws.eks.PodIdentityAssociation)]
         return {
             "bootstrap": contract.kafka.bootstrap_servers,
             "bucket": contract.object_store.bucket,
             "images": contract.images,
             "env": envs,
+            "awaited_bindings": [
+                pulumi.Output.concat(b.namespace, "/", b.service_account) for b in bindings
+            ],
         }
 
-    inv = run_function(program, stack=stack, config=stack_config(stack))
+    inv = run_function(program, stack=stack, config=stack_config(stack, overrides=overrides))
     return holder[0], inv.outputs
 
 
@@ -79,3 +91,30 @@ def test_workloads_see_only_contract_level_differences(contracts):
     by_name = {e["name"]: e for e in local["scorer"]}
     assert by_name["KAFKA_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "kafka-scorer"
     assert by_name["KAFKA_GROUP_ID"]["value"] == "fraud-scores"
+
+
+def test_aws_workloads_wait_for_their_pod_identity_associations(contracts):
+    """A pod that starts before its association exists gets no AWS credentials."""
+    awaited = set(contracts["aws-prod"][1]["awaited_bindings"])
+    assert {f"{w.namespace}/{w.service_account}" for w in WORKLOADS.values()} <= awaited
+    assert contracts["local"][1]["awaited_bindings"] == []
+
+
+def test_aws_pools_carry_exactly_their_nodes_labels(contracts, inventories):
+    contract, _ = contracts["aws-prod"]
+    pools = {p.name: p for p in contract.gpu_pools}
+    for name, pool in pools.items():
+        assert pool.labels == inventories["aws-prod"].named(f"gpu-{name}-ng").inputs["labels"]
+    assert pools["inference"].labels["ascent.dev/gpu-model"] == "L4"
+    assert "ascent.dev/gpu-model" not in pools["training"].labels  # L40S and L4 nodes
+    assert not any(p.device_plugin_builtin for p in pools.values())
+
+
+def test_a_bottlerocket_pool_is_handed_over_as_bringing_its_device_plugin():
+    inference, training = load_stack_file(PROJECT_ROOT / "Pulumi.aws-prod.yaml")["ascent:gpuPools"]
+    contract, _ = capture("aws-prod", gpuPools=[inference, training + " amiFamily=bottlerocket"])
+    pools = {p.name: p for p in contract.gpu_pools}
+    assert pools["training"].device_plugin_builtin is True
+    assert pools["training"].labels[LABEL_DEVICE_PLUGIN] == DEVICE_PLUGIN_BUILTIN
+    assert pools["inference"].device_plugin_builtin is False
+    assert LABEL_DEVICE_PLUGIN not in pools["inference"].labels

@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
+import pulumi
 import pytest
 
-from infra.aws.cluster import kubeconfig
+from infra.aws import cluster as cluster_module
+from infra.aws.cluster import admin_resource_name, cluster_admins, deployer_arn, kubeconfig
 from infra.catalog import EKS_ADDON_VERSIONS
+from infra.offline import MOCK_ACCOUNT
 
 ADMIN = "arn:aws:iam::111122223333:role/platform-admin"
+SRE = ADMIN.replace("platform", "sre")
+DEPLOYER = f"arn:aws:iam::{MOCK_ACCOUNT}:user/ci"  # the caller identity the offline mocks report
+ENTRY = "aws:eks/accessEntry:AccessEntry"
+ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+
+
+def _entries(inv) -> dict[str, str]:
+    """principal ARN -> logical name of its access entry (each principal at most once)."""
+    entries = inv.of_type(ENTRY)
+    arns = [e.inputs["principalArn"] for e in entries]
+    assert len(arns) == len(set(arns)), f"a principal has two access entries: {arns}"
+    return {e.inputs["principalArn"]: e.name for e in entries}
 
 
 def _eks(inv):
@@ -66,14 +82,95 @@ def test_nodes_wait_for_the_cluster_and_the_cni(inventories):
 
 
 def test_extra_admins_get_access_entries(run_stack):
-    inv = run_stack("aws-dev", clusterAdminArns=[ADMIN, ADMIN.replace("platform", "sre")])
-    entries = inv.of_type("aws:eks/accessEntry:AccessEntry")
-    assert sorted(e.inputs["principalArn"] for e in entries) == sorted(
-        [ADMIN, ADMIN.replace("platform", "sre")]
-    )
-    for assoc in inv.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation"):
+    inv = run_stack("aws-dev", clusterAdminArns=[ADMIN, SRE])
+    assert sorted(_entries(inv)) == sorted([ADMIN, SRE, DEPLOYER])
+    assocs = inv.of_type(ASSOCIATION)
+    assert sorted(a.inputs["principalArn"] for a in assocs) == sorted([ADMIN, SRE, DEPLOYER])
+    for assoc in assocs:
         assert assoc.inputs["policyArn"].endswith("AmazonEKSClusterAdminPolicy")
         assert assoc.inputs["accessScope"] == {"type": "cluster"}
+
+
+@pytest.mark.parametrize("stack", ["aws-dev", "aws-prod"])
+def test_admins_come_only_from_explicit_entries_the_deployer_included(inventories, stack):
+    """No hidden creator entry: the first `pulumi up` from an empty account still reaches the
+    API, through the deployer's own entry."""
+    inv = inventories[stack]
+    assert _eks(inv)["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is False
+    assert list(_entries(inv)) == [DEPLOYER]
+
+
+def test_a_deployer_listed_in_cluster_admin_arns_gets_one_entry(run_stack, inventories):
+    """Issue 17: EKS had made the creator's entry itself, so listing the deployer gave a 409."""
+    inv = run_stack("aws-dev", clusterAdminArns=[DEPLOYER, ADMIN])
+    assert _eks(inv)["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is False
+    entries = _entries(inv)
+    assert sorted(entries) == sorted([DEPLOYER, ADMIN])
+    assert len(inv.of_type(ASSOCIATION)) == 2
+    # listing the deployer later renames (replaces) nothing
+    assert entries[DEPLOYER] == _entries(inventories["aws-dev"])[DEPLOYER]
+
+
+def test_admin_entries_are_named_by_principal_not_position(run_stack):
+    one, two = (
+        run_stack("aws-dev", clusterAdminArns=[ADMIN]),
+        run_stack("aws-dev", clusterAdminArns=[SRE, ADMIN]),
+    )
+    assert _entries(one)[ADMIN] == _entries(two)[ADMIN] == admin_resource_name("cluster", ADMIN)
+    assert _entries(two)[SRE] != _entries(two)[ADMIN]
+
+
+def test_numbered_admin_entries_of_earlier_releases_are_renamed_in_place(run_with_options):
+    _, options = run_with_options("aws-dev", clusterAdminArns=[ADMIN, SRE])
+    for typ in (ENTRY, ASSOCIATION):
+        aliases = {
+            arn: [a.name for a in options[(typ, admin_resource_name("cluster", arn))].aliases]
+            for arn in (ADMIN, SRE, DEPLOYER)
+        }
+        assert aliases == {ADMIN: ["cluster-admin-0"], SRE: ["cluster-admin-1"], DEPLOYER: []}
+
+
+def test_the_creator_flag_never_replaces_an_existing_cluster(run_with_options):
+    _, options = run_with_options("aws-prod")
+    ignored = options[("aws:eks/cluster:Cluster", "cluster-eks")].ignore_changes
+    assert "accessConfig.bootstrapClusterCreatorAdminPermissions" in (ignored or [])
+
+
+def test_the_kubernetes_provider_waits_for_every_admin_access(run_stack):
+    inv = run_stack("aws-dev", clusterAdminArns=[ADMIN])
+    provider = inv.named("cluster-k8s")
+    assocs = inv.of_type(ASSOCIATION)
+    assert len(assocs) == 2
+    assert all(a.urn in provider.dependencies for a in assocs)
+
+
+def test_cluster_admins_are_each_principal_once():
+    assert cluster_admins([SRE, ADMIN, SRE], ADMIN) == sorted([ADMIN, SRE])
+    assert cluster_admins([ADMIN], None) == [ADMIN]
+    assert cluster_admins([], DEPLOYER) == [DEPLOYER]
+
+
+def test_the_deployer_of_an_assumed_role_is_the_role_with_its_path(monkeypatch):
+    session = "arn:aws:sts::111122223333:assumed-role/ci/run-42"
+    role = "arn:aws:iam::111122223333:role/deploy/ci"
+    monkeypatch.setattr(
+        cluster_module.aws, "get_caller_identity", lambda opts=None: SimpleNamespace(arn=session)
+    )
+    monkeypatch.setattr(
+        cluster_module.aws.iam,
+        "get_session_context",
+        lambda arn, opts=None: SimpleNamespace(arn=arn, issuer_arn=role),
+    )
+    assert deployer_arn(pulumi.InvokeOptions()) == role
+
+
+@pytest.mark.parametrize("stack", ["aws-dev", "aws-prod"])
+def test_the_vpc_cni_enforces_network_policies(inventories, stack):
+    """Without the network policy agent the namespaces' default-deny policies are inert."""
+    addons = {r.inputs["addonName"]: r.inputs for r in
+              inventories[stack].of_type("aws:eks/addon:Addon")}  # fmt: skip
+    assert json.loads(addons["vpc-cni"]["configurationValues"]) == {"enableNetworkPolicy": "true"}
+    assert all("configurationValues" not in a for n, a in addons.items() if n != "vpc-cni")
 
 
 @pytest.mark.parametrize("stack", ["aws-dev", "aws-prod"])

@@ -51,3 +51,29 @@ def test_stack_network_shape(inventories, stack, azs, nats):
               if "-private-" in r.name]  # fmt: skip
     assert len(routes) == azs and all(r["natGatewayId"] for r in routes)
     assert len({r["natGatewayId"] for r in routes}) == nats
+
+
+@pytest.mark.parametrize(("stack", "azs"), [("aws-dev", 2), ("aws-prod", 3)])
+def test_s3_traffic_of_the_private_subnets_skips_the_nat(inventories, stack, azs):
+    """The cost estimate prices NAT data without S3: a gateway endpoint on every private route
+    table carries it (datasets, checkpoints, models, ECR image layers)."""
+    inv = inventories[stack]
+    endpoints = inv.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+    assert len(endpoints) == 1
+    s3 = endpoints[0].inputs
+    assert (s3["vpcEndpointType"], s3["serviceName"]) == ("Gateway", "com.amazonaws.us-east-1.s3")
+    assert s3["vpcId"] == "network-vpc-id"
+    private_tables = {
+        f"{r.name}-id"
+        for r in inv.of_type("aws:ec2/routeTable:RouteTable")
+        if "-private-" in r.name
+    }
+    assert len(private_tables) == azs
+    assert set(s3["routeTableIds"]) == private_tables
+    assert "network-public-id" not in s3["routeTableIds"]
+
+
+def test_the_s3_endpoint_follows_the_region(run_stack):
+    inv = run_stack("aws-dev", region="eu-west-1")
+    s3 = inv.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")[0].inputs
+    assert s3["serviceName"] == "com.amazonaws.eu-west-1.s3"

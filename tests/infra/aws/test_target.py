@@ -80,3 +80,41 @@ def test_cluster_autoscaler_can_be_turned_off(run_stack):
     sas = {r.inputs["serviceAccount"] for r in
            inv.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")}  # fmt: skip
     assert "cluster-autoscaler" not in sas
+
+
+ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+POD_OWNERS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
+
+
+def _pod_spec(props: dict) -> dict:
+    spec = props.get("spec", {})
+    template = spec.get("template") or spec.get("jobTemplate", {}).get("spec", {}).get("template")
+    return (template or {}).get("spec", {})
+
+
+@pytest.mark.parametrize("stack", ["aws-dev", "aws-prod"])
+def test_pods_start_only_once_their_pod_identity_association_exists(inventories, stack):
+    """A pod started before its service account's association exists gets no AWS credentials
+    (the agent answers for associations that existed when the pod started)."""
+    inv = inventories[stack]
+    associations = {
+        (a.inputs["namespace"], a.inputs["serviceAccount"]): a for a in inv.of_type(ASSOCIATION)
+    }
+    checked = set()
+    for res in inv.custom():
+        if not res.type.startswith("kubernetes:") or res.type.split(":")[-1] not in POD_OWNERS:
+            continue
+        key = (
+            res.inputs["metadata"].get("namespace"),
+            _pod_spec(res.inputs).get("serviceAccountName"),
+        )
+        if key in associations:
+            assert inv.depends_on(res, associations[key]), (res.name, key)
+            checked.add(key[1])
+    assert checked >= {"trainer", "inference", "scorer"}
+    keda = next(
+        r for r in inv.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "keda"
+    )
+    assert inv.depends_on(keda, associations[("keda", "keda-operator")])
+    autoscaler = inv.named("cluster-autoscaler-release")
+    assert inv.depends_on(autoscaler, associations[("kube-system", "cluster-autoscaler")])
