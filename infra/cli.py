@@ -1,5 +1,7 @@
 """`ascent`, the project's command line: `ascent plan` shows what `pulumi up` would create, what
-the policy pack says about it and what it would cost a month, all offline."""
+the policy pack says about it and what it would cost a month, all offline; `ascent train` starts
+a training run on a stack's cluster (runs are not infrastructure: `pulumi up` declares only
+their template) and follows it."""
 
 from __future__ import annotations
 
@@ -145,6 +147,43 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    """Start a run of the stack's training template on the cluster of the kubeconfig context
+    (`--context`, else the stack's `kubeconfigContext`, else the current one); with `--follow`,
+    wait for it: exit 0 when it succeeded, 1 when it failed."""
+    from infra.train import Runs, TrainError, connect, job_from_template, run_name, template_images
+
+    try:
+        config = parse_config(stack_config(args.stack, args.project_dir or default_project_dir()))
+    except ProjectFileError as exc:
+        print(f"ascent train: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConfigError as exc:
+        print(f"ascent train: stack {args.stack!r}: {exc.one_line}", file=sys.stderr)
+        return EXIT_USAGE
+    context = args.context or config.kubeconfig_context or None
+    try:
+        runs = Runs(connect(context), args.stack)
+        template = runs.template()
+        pinned = (f":{config.image_tag}", f"@{config.image_tag}")
+        stale = [i for i in template_images(template) if not i.endswith(pinned)]
+        if stale:
+            note = f"the cluster's template runs {', '.join(stale)}, not imageTag"
+            print(f"ascent train: note: {note} {config.image_tag}: run `pulumi up` to update it",
+                  file=sys.stderr)  # fmt: skip
+        job = job_from_template(template, args.name or run_name())
+        if args.dry_run:
+            json.dump(job, sys.stdout, indent=2)
+            print()
+            return EXIT_OK
+        name = runs.submit(job)
+        print(f"started run {name} (kubectl -n {runs.namespace} logs -f job/{name})", flush=True)
+        return runs.follow(name, poll_s=args.poll) if args.follow else EXIT_OK
+    except TrainError as exc:
+        print(f"ascent train: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
 def cmd_pipeline(extra: list[str]) -> int:
     from workloads.pipeline import main as pipeline_main  # the workloads' extras, only when asked
 
@@ -181,6 +220,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="a saved `--format json` plan: print the cost/resource delta as Markdown",
     )
     plan.set_defaults(func=cmd_plan)
+    train = sub.add_parser(
+        "train", help="start a training run on the stack's cluster from its run template"
+    )
+    train.add_argument("--stack", required=True, help="stack name (Pulumi.<stack>.yaml)")
+    train.add_argument(
+        "--follow", action="store_true", help="wait for the run: exit 0 succeeded, 1 failed"
+    )
+    train.add_argument(
+        "--context",
+        default=None,
+        help="kubeconfig context (default: the stack's kubeconfigContext, else the current one)",
+    )
+    train.add_argument("--name", default=None, help="the run's Job name (default: trainer-<UTC>)")
+    train.add_argument(
+        "--dry-run", action="store_true", help="print the run's Job as JSON, create nothing"
+    )
+    train.add_argument("--poll", type=float, default=15.0, help="--follow poll interval, seconds")
+    train.add_argument(
+        "--project-dir", type=Path, default=None, help="folder holding Pulumi.yaml (as for plan)"
+    )
+    train.set_defaults(func=cmd_train)
     # its flags are the pipeline's own (`ascent pipeline --help`), passed through unparsed
     sub.add_parser(
         "pipeline", add_help=False, help="the workloads end to end on this machine (make pipeline)"

@@ -13,7 +13,9 @@
   the cluster, plus dcgm-exporter for GPU metrics, unless the GPU operator runs (it bundles one).
 
 GPU daemons run only on GPU nodes (required affinity on `nvidia.com/gpu.present=true`, or a
-pool's own labels) and tolerate the `nvidia.com/gpu` taint and every taint of the pools.
+pool's own labels) and tolerate the `nvidia.com/gpu` taint and every taint of the pools. The
+standalone device plugin also stays off nodes labelled `ascent.dev/device-plugin=builtin`
+(Bottlerocket's NVIDIA variants run their own plugin; two would hand out the same GPUs).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from infra.contract import GpuPoolInfo
+from infra.contract import DEVICE_PLUGIN_BUILTIN, LABEL_DEVICE_PLUGIN, GpuPoolInfo
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,19 @@ def gpu_node_affinity(pools: list[GpuPoolInfo]) -> dict[str, Any]:
     return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": required}}
 
 
+NOT_BUILTIN = {"key": LABEL_DEVICE_PLUGIN, "operator": "NotIn", "values": [DEVICE_PLUGIN_BUILTIN]}
+
+
+def device_plugin_affinity(pools: list[GpuPoolInfo]) -> dict[str, Any]:
+    """`gpu_node_affinity`, and in every term (terms are ORed, expressions ANDed) not on a node
+    whose OS runs its own device plugin; a node without the label matches `NotIn`."""
+    affinity = gpu_node_affinity(pools)
+    required = affinity["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    for term in required["nodeSelectorTerms"]:
+        term["matchExpressions"].append(dict(NOT_BUILTIN))
+    return affinity
+
+
 def time_slicing_config(replicas: int) -> str:
     """The NVIDIA device plugin config advertising each GPU as `replicas` GPUs."""
     resources = [{"name": GPU_RESOURCE, "replicas": replicas}]
@@ -190,7 +205,11 @@ def chart_values(key: str, args: AddonsArgs) -> dict[str, Any]:
     if key == "metrics-server":
         return {"args": ["--kubelet-insecure-tls"]} if args.kubelet_insecure_tls else {}
     if key == "nvidia-device-plugin":
-        values: dict[str, Any] = {**gpu_daemon, "priorityClassName": "system-node-critical"}
+        values: dict[str, Any] = {
+            **gpu_daemon,
+            "affinity": device_plugin_affinity(args.gpu_pools),
+            "priorityClassName": "system-node-critical",
+        }
         if slicing:
             config = {TIME_SLICING_KEY: time_slicing_config(slicing)}
             values["config"] = {"map": config, "default": TIME_SLICING_KEY}

@@ -4,7 +4,18 @@ PodDisruptionBudget, an HPA, and (with monitoring) a ServiceMonitor.
 Autoscaling: CPU utilisation always; with monitoring (Prometheus plus prometheus-adapter) also
 the in-flight requests per pod, which tracks load before CPU does. Scale-up is fast (double, or
 +4 pods, every 30 s), scale-down slow (a 5-minute window, at most half the pods a minute), so a
-burst does not make the replica count flap.
+burst does not make the replica count flap. The HPA alone owns the replica count: the
+Deployment sets no `spec.replicas` (see `infra.k8s.pods.deployment`).
+
+Not awaited (`pulumi.com/skipAwait`): pulumi-kubernetes would hold `pulumi up` until the
+Deployment is Available, and the Service until its Endpoints target pods, 10 minutes each by
+default. The server answers 503 on `/v2/health/ready` until a model is published, and on a fresh
+stack none is (the first training run publishes it, after `up`); a GPU server may also wait for
+its pool's nodes. So the first `up` would fail on a healthy stack. Skipping the await is what
+pulumi-kubernetes offers for workloads whose readiness depends on something outside the
+deployment (custom timeouts would only fail later); the rollout is checked where a model does
+exist: CI's `smoke` step (`ci/steps/smoke.py`) waits for both serving rollouts
+(`kubectl rollout status`'s rule), then calls readiness and one inference through this Service.
 """
 
 from __future__ import annotations
@@ -18,6 +29,7 @@ import pulumi_kubernetes as k8s
 from infra.contract import NS_SERVING, PlatformContract
 from infra.k8s.addons import IN_FLIGHT_METRIC
 from infra.k8s.pods import (
+    SKIP_AWAIT,
     app_labels,
     container_security,
     deployment,
@@ -147,10 +159,11 @@ class InferenceService(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         labels = app_labels(NAME, "serving")
         meta = {"name": NAME, "namespace": NS_SERVING, "labels": labels}
+        unawaited = {**meta, "annotations": dict(SKIP_AWAIT)}  # see the module docstring
         self.deployment = deployment(
             f"{name}-deployment",
-            meta,
-            args.min_replicas,
+            unawaited,
+            None,  # the HPA owns the count (its minReplicas)
             inference_pod(args),
             child,
             strategy={
@@ -160,7 +173,7 @@ class InferenceService(pulumi.ComponentResource):
         )
         self.service = k8s.core.v1.Service(
             f"{name}-service",
-            metadata=plain(meta),
+            metadata=plain(unawaited),
             spec=plain(
                 {
                     "selector": labels,

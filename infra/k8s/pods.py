@@ -21,7 +21,7 @@ RUN_AS = 10001  # the images' non-root user
 DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 
 
-def plain(manifest_part: dict[str, Any]) -> Any:
+def plain(manifest_part: dict[str, Any] | list[dict[str, Any]]) -> Any:
     """Hand manifest data to a pulumi_kubernetes constructor as plain data: mypy checking nested
     dict literals against the SDK's TypedDict unions takes minutes and gigabytes."""
     return manifest_part
@@ -135,22 +135,37 @@ def restricted_pod(
     }
 
 
+SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
+"""pulumi-kubernetes then neither waits for the object to become ready on create/update nor
+reads its readiness on refresh (see `deployment`)."""
+
+
 def deployment(
     name: str,
     meta: dict[str, Any],
-    replicas: int,
+    replicas: int | None,
     pod: dict[str, Any],
     opts: pulumi.ResourceOptions,
     **spec: Any,
 ) -> k8s.apps.v1.Deployment:
-    """A Deployment of `pod` selecting the labels in `meta`, plus any other `spec` fields."""
+    """A Deployment of `pod` selecting the labels in `meta`, plus any other `spec` fields.
+
+    `replicas=None` for a Deployment an autoscaler (HPA, KEDA) scales: the field is left out, so
+    only kube-controller-manager owns `.spec.replicas` (the API server starts it at 1 and the
+    autoscaler raises it to its minimum). Setting it would, under server-side apply, conflict on
+    the next `up` with the controller that changed it (pulumi-kubernetes#2491), or reset the
+    count to the minimum in the middle of a burst.
+
+    `meta` may carry `SKIP_AWAIT` in its annotations; the callers say why.
+    """
     labels = meta["labels"]
+    body: dict[str, Any] = {} if replicas is None else {"replicas": replicas}
     return k8s.apps.v1.Deployment(
         name,
         metadata=plain(meta),
         spec=plain(
             {
-                "replicas": replicas,
+                **body,
                 "selector": {"matchLabels": labels},
                 "template": {"metadata": {"labels": labels}, "spec": pod},
                 **spec,

@@ -1,11 +1,22 @@
 """The stream scorer: a Deployment scaled by KEDA on its consumer group's lag over
 `transactions`, with the TriggerAuthentication for the target's Kafka auth.
 
-- AWS: IAM (`sasl: aws_msk_iam`); the KEDA operator reads the group's offsets with its own Pod
-  Identity role (see `infra/aws/identity.py:keda_policy`).
+- AWS: MSK IAM. KEDA's `kafka` scaler (Sarama) takes `sasl: oauthbearer` with
+  `saslTokenProvider: aws_msk_iam`, `awsRegion` and `tls: enable` (its `sasl` values are none,
+  plaintext, scram_sha256, scram_sha512, oauthbearer and gssapi; `aws_msk_iam` as a `sasl` value
+  belongs to the experimental `apache-kafka` scaler). The TriggerAuthentication's
+  `podIdentity.provider: aws` makes the KEDA operator sign with its own Pod Identity role (see
+  `infra/aws/identity.py:keda_policy`).
 - Local: SCRAM-SHA-512 over TLS, from the scorer's own KafkaUser Secret and the brokers' CA.
 
-Replicas never exceed the topic's partitions: an extra consumer would sit idle.
+Replicas never exceed the topic's partitions: an extra consumer would sit idle. With KEDA the
+ScaledObject owns the replica count (the Deployment sets none); without KEDA (`enableKeda:
+false`, so no KEDA CRDs) no ScaledObject or TriggerAuthentication is declared and the Deployment
+runs a fixed count: the configured minimum, at least 1.
+
+Not awaited (`pulumi.com/skipAwait`), like the inference server: the scorer is ready only once
+its consume loop runs, which needs the model the first training run publishes after `up`, and a
+KEDA minimum of 0 may scale it away before it ever is. CI's `smoke` step checks its rollout.
 """
 
 from __future__ import annotations
@@ -18,6 +29,7 @@ import pulumi_kubernetes as k8s
 
 from infra.contract import GROUP_SCORER, NS_SERVING, TOPIC_TRANSACTIONS, PlatformContract
 from infra.k8s.pods import (
+    SKIP_AWAIT,
     app_labels,
     container_security,
     deployment,
@@ -45,10 +57,16 @@ class ScorerArgs:
     min_replicas: int = 0
     max_replicas: int = 6
     lag_threshold: int = 1000
+    keda: bool = True  # the KEDA add-on is installed (its CRDs exist)
 
 
 def max_replicas(args: ScorerArgs) -> int:
     return max(1, min(args.max_replicas, args.contract.kafka.partitions))
+
+
+def fixed_replicas(args: ScorerArgs) -> int:
+    """The replica count without KEDA: the minimum, at least 1 (nothing would scale it up)."""
+    return min(max(1, args.min_replicas), max_replicas(args))
 
 
 def trigger_auth_spec(contract: PlatformContract) -> dict[str, Any]:
@@ -78,7 +96,11 @@ def trigger_metadata(args: ScorerArgs) -> dict[str, Any]:
         "tls": "enable",
     }
     if kafka.auth == "aws-iam":
-        meta |= {"sasl": "aws_msk_iam", "awsRegion": args.contract.object_store.region}
+        meta |= {
+            "sasl": "oauthbearer",
+            "saslTokenProvider": "aws_msk_iam",
+            "awsRegion": args.contract.object_store.region,
+        }
     else:
         meta["sasl"] = "scram_sha512"
     return meta
@@ -121,10 +143,19 @@ class StreamScorer(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         labels = app_labels(NAME, "serving")
         meta = {"name": NAME, "namespace": NS_SERVING, "labels": labels}
-        # replicas: the starting count; KEDA owns it from there on
+        unawaited = {**meta, "annotations": dict(SKIP_AWAIT)}  # see the module docstring
         self.deployment = deployment(
-            f"{name}-deployment", meta, args.min_replicas, scorer_pod(args), child
+            f"{name}-deployment",
+            unawaited,
+            None if args.keda else fixed_replicas(args),  # with KEDA, KEDA owns the count
+            scorer_pod(args),
+            child,
         )
+        self.auth: k8s.apiextensions.CustomResource | None = None
+        self.scaled_object: k8s.apiextensions.CustomResource | None = None
+        if not args.keda:
+            self.register_outputs({"deployment": self.deployment.metadata["name"]})
+            return
         self.auth = k8s.apiextensions.CustomResource(
             f"{name}-kafka-auth",
             api_version="keda.sh/v1alpha1",

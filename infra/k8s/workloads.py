@@ -1,5 +1,6 @@
-"""The workloads layer: service accounts for every workload identity, then the training Job,
-the inference service and the stream scorer, all from the platform contract and stack config."""
+"""The workloads layer: service accounts for every workload identity, then what training runs
+need (their template; the runs are started by `ascent train`, see `infra.k8s.training`), the
+inference service and the stream scorer, all from the platform contract and stack config."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from infra.config import StackConfig
 from infra.contract import PlatformContract
 from infra.k8s.inference import InferenceArgs, InferenceService
 from infra.k8s.pods import app_labels, plain
-from infra.k8s.scorer import ScorerArgs, StreamScorer, max_replicas
-from infra.k8s.training import TrainingArgs, TrainingJob
+from infra.k8s.scorer import ScorerArgs, StreamScorer, fixed_replicas, max_replicas
+from infra.k8s.training import TEMPLATE, TrainingArgs, TrainingRuns
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class WorkloadsArgs:
 
 def workloads_args(config: StackConfig, contract: PlatformContract) -> WorkloadsArgs:
     tag = config.image_tag
+    stack = pulumi.get_stack()
     return WorkloadsArgs(
         training=TrainingArgs(
             contract,
@@ -32,6 +34,7 @@ def workloads_args(config: StackConfig, contract: PlatformContract) -> Workloads
             nodes=config.training_nodes,
             active_deadline_seconds=config.training_active_deadline_seconds,
             schedule=config.training_schedule,
+            stack=stack,
         ),
         inference=InferenceArgs(
             contract,
@@ -47,6 +50,7 @@ def workloads_args(config: StackConfig, contract: PlatformContract) -> Workloads
             min_replicas=config.scorer_min_replicas,
             max_replicas=config.scorer_max_replicas,
             lag_threshold=config.scorer_lag_threshold,
+            keda=config.enable_keda,
         ),
     )
 
@@ -73,7 +77,7 @@ class Workloads(pulumi.ComponentResource):
         after = pulumi.ResourceOptions(
             parent=self, depends_on=[*self.service_accounts.values(), *contract.depends_on]
         )
-        self.training = TrainingJob(f"{name}-training", args.training, opts=after)
+        self.training = TrainingRuns(f"{name}-training", args.training, opts=after)
         self.inference = InferenceService(f"{name}-inference", args.inference, opts=after)
         self.scorer = StreamScorer(f"{name}-scorer", args.scorer, opts=after)
         self.summary = summary(args)
@@ -86,12 +90,18 @@ def summary(args: WorkloadsArgs) -> dict[str, str]:
     pools = t.contract.pools("training")
     where = f"pool {pools[0].name}, {pools[0].gpus_per_node} GPU/node" if pools else "CPU nodes"
     kind = f"Indexed Job x{t.nodes}" if t.nodes > 1 else "Job"
-    cron = f", CronJob '{t.schedule}'" if t.schedule else ""
+    when = f"schedule '{t.schedule}' and `ascent train`" if t.schedule else "`ascent train`"
     metrics = "cpu 70% + in-flight requests" if i.monitoring else "cpu 70%"
+    if s.keda:
+        scorer = (
+            f"Deployment + KEDA {s.min_replicas}..{max_replicas(s)} on lag "
+            f"> {s.lag_threshold} of group fraud-scores"
+        )
+    else:
+        scorer = f"Deployment x{fixed_replicas(s)} (no KEDA: a fixed count)"
     return {
-        "trainer": f"{kind} on {where}{cron}",
+        "trainer": f"{kind} on {where}, from CronJob template '{TEMPLATE}' by {when}",
         "inference": f"Deployment + HPA {i.min_replicas}..{i.max_replicas} on {metrics}"
         + (" (GPU)" if i.use_gpu else ""),
-        "scorer": f"Deployment + KEDA {s.min_replicas}..{max_replicas(s)} on lag "
-        f"> {s.lag_threshold} of group fraud-scores",
+        "scorer": scorer,
     }

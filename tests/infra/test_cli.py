@@ -145,3 +145,86 @@ def test_ascent_pipeline_hands_its_flags_to_the_pipeline(capsys):
     assert "--records" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["plan", "--stack", "local", "--no-such-flag"])
+
+
+# `ascent train`, against a fake of the client's BatchV1Api (no cluster here)
+
+
+@pytest.fixture
+def cluster(monkeypatch, inventories):
+    """The local stack's cluster after `pulumi up`, holding its run template; `.calls` starts
+    with the kubeconfig context asked for, `.script` plays the created Job's statuses."""
+    from infra.k8s.render import manifest
+    from tests.infra.k8s.fake_batch import FakeBatch
+
+    (cron,) = inventories["local"].of_type("kubernetes:batch/v1:CronJob")
+    fake = FakeBatch()
+    fake.cronjobs[("training", "trainer")] = manifest(cron)
+
+    def connect(context):
+        fake.calls.append(f"connect {context}")
+        return fake
+
+    monkeypatch.setattr("infra.train.connect", connect)
+    return fake
+
+
+def test_train_follows_the_run_to_success(capsys, cluster):
+    from tests.infra.k8s.fake_batch import job_status
+
+    cluster.script = [job_status(active=1), job_status(succeeded=1, conditions=[("Complete", "")])]
+    args = ["--stack", "local", "--follow", "--poll", "0", "--name", "trainer-x"]
+    assert main(["train", *args]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "started run trainer-x (kubectl -n training logs -f job/trainer-x)"
+    assert out[1:] == [
+        "trainer-x: running: active 1 (ready 0), succeeded 0/1, failed 0",
+        "trainer-x: complete: active 0 (ready 0), succeeded 1/1, failed 0",
+    ]
+    assert cluster.calls[0] == "connect None"  # the current context
+
+
+def test_train_exits_1_when_the_run_fails(capsys, cluster):
+    from tests.infra.k8s.fake_batch import job_status
+
+    cluster.script = [job_status(failed=1, conditions=[("Failed", "BackoffLimitExceeded")])]
+    assert main(["train", "--stack", "local", "--follow", "--poll", "0"]) == 1
+    assert "failed: " in capsys.readouterr().out
+
+
+def test_train_without_follow_only_starts_the_run(capsys, cluster):
+    assert main(["train", "--stack", "local", "--context", "kind-ascent"]) == 0
+    assert capsys.readouterr().out.startswith("started run trainer-")
+    assert len(cluster.jobs) == 1 and cluster.calls[0] == "connect kind-ascent"
+
+
+def test_train_dry_run_prints_the_job_and_creates_nothing(capsys, cluster):
+    assert main(["train", "--stack", "local", "--dry-run", "--name", "trainer-x"]) == 0
+    job = json.loads(capsys.readouterr().out)
+    assert (job["kind"], job["metadata"]["name"]) == ("Job", "trainer-x")
+    assert job["spec"] == cluster.cronjobs[("training", "trainer")]["spec"]["jobTemplate"]["spec"]
+    assert cluster.jobs == {}
+
+
+def test_train_notes_a_template_older_than_the_stack_file(capsys, cluster):
+    pod = cluster.cronjobs[("training", "trainer")]["spec"]["jobTemplate"]["spec"]["template"]
+    image = pod["spec"]["containers"][0]["image"]
+    pod["spec"]["containers"][0]["image"] = image.rsplit(":", 1)[0] + ":0.0.9"
+    assert main(["train", "--stack", "local", "--dry-run"]) == 0
+    assert "not imageTag 0.1.0: run `pulumi up`" in capsys.readouterr().err
+
+
+def test_train_without_a_template_is_one_line_and_exit_1(capsys, cluster):
+    cluster.cronjobs.clear()
+    assert main(["train", "--stack", "local"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "run `pulumi up` for stack 'local' first" in err
+
+
+def test_train_refuses_another_stacks_cluster_and_unknown_stacks(capsys, cluster):
+    assert main(["train", "--stack", "aws-dev"]) == 1  # the cluster holds local's template
+    assert "declared by stack 'local', not 'aws-dev'" in capsys.readouterr().err
+    assert main(["train", "--stack", "staging"]) == 2
+    assert "unknown stack 'staging'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train"])  # --stack is required

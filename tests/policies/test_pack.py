@@ -60,11 +60,11 @@ def test_an_untainted_gpu_pool_is_caught(inventories):
 
 
 def test_a_gpu_pod_without_toleration_is_caught(inventories):
-    def drop(props: dict[str, Any]) -> None:
-        props["spec"]["template"]["spec"]["tolerations"] = []
+    def drop(props: dict[str, Any]) -> None:  # from the training runs' template (a CronJob)
+        props["spec"]["jobTemplate"]["spec"]["template"]["spec"]["tolerations"] = []
 
-    res = mutate(inputs(inventories["aws-prod"]), "workloads-training-job", drop)
-    assert mandatory(res) == [("k8s-gpu-pod-toleration-and-limit", "workloads-training-job")]
+    res = mutate(inputs(inventories["aws-prod"]), "workloads-training-template", drop)
+    assert mandatory(res) == [("k8s-gpu-pod-toleration-and-limit", "workloads-training-template")]
 
 
 def test_a_budget_too_small_or_too_many_gpu_nodes_are_caught(inventories):

@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 import pytest
 import yaml
 
-from infra.contract import GpuPoolInfo
+from infra.contract import DEVICE_PLUGIN_BUILTIN, LABEL_DEVICE_PLUGIN, GpuPoolInfo
 from infra.k8s.addons import (
     CHARTS,
     TIME_SLICING_CONFIGMAP,
@@ -116,11 +116,29 @@ def test_device_plugin_only_on_gpu_nodes_and_tolerates_the_gpu_taint():
     assert terms == [
         {
             "matchExpressions": [
-                {"key": "nvidia.com/gpu.present", "operator": "In", "values": ["true"]}
+                {"key": "nvidia.com/gpu.present", "operator": "In", "values": ["true"]},
+                {"key": "ascent.dev/device-plugin", "operator": "NotIn", "values": ["builtin"]},
             ]
         }
     ]
     assert "config" not in values  # no time-slicing by default
+
+
+def test_device_plugin_avoids_nodes_whose_os_runs_its_own():
+    """Bottlerocket's NVIDIA variants run a device plugin; a second would hand out the same GPUs.
+    Every term (local pools without the GPU-present label too) excludes the builtin label."""
+    builtin = {LABEL_DEVICE_PLUGIN: DEVICE_PLUGIN_BUILTIN, "ascent.dev/pool": "br"}
+    bottlerocket = GpuPoolInfo("br", "training", builtin, [GPU_TAINT], 4, 2, True)
+    local = GpuPoolInfo("local", "training", {"ascent.dev/pool": "local"}, [], 1, 1)
+    values = releases(run(**ALL_ON, gpu_pools=[*POOLS, bottlerocket, local])[0])
+    terms = gpu_affinity_terms(values["nvidia-device-plugin"]["values"])
+    assert len(terms) == 3
+    for term in terms:
+        assert {"key": LABEL_DEVICE_PLUGIN, "operator": "NotIn", "values": ["builtin"]} in term[
+            "matchExpressions"
+        ]
+    dcgm = gpu_affinity_terms(values["dcgm-exporter"]["values"])  # metrics: every GPU node
+    assert all(e["operator"] == "In" for t in dcgm for e in t["matchExpressions"])
 
 
 def test_dcgm_exporter_on_gpu_nodes_after_prometheus():

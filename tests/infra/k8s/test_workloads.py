@@ -1,21 +1,24 @@
 """The workloads layer on every stack, through the harness: what each object says, how GPU pods
-are placed, and that the autoscalers target the right workloads within the right bounds."""
+are placed, that the autoscalers target the right workloads within the right bounds, and that
+nothing `pulumi up` would wait on for hours (a training Job) or forever (an unready server) is
+declared as such."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import kubernetes_validate
 import pytest
 
 from infra.config import parse_config
 from infra.contract import GROUP_SCORER, NS_SERVING, NS_TRAINING, TOPIC_TRANSACTIONS
-from infra.k8s.render import manifest, manifests
+from infra.k8s.render import manifest
+from infra.k8s.training import RUNNERS_GROUP
 from infra.offline import Inventory, stack_config
+from tests.infra.k8s.conftest import DIGEST, VARIANTS
 
 STACKS = ("local", "aws-dev", "aws-prod")
 GPU = "nvidia.com/gpu"
-DIGEST = "sha256:" + "ab" * 32
+SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
 
 
 def one(inv: Inventory, kind: str, name: str) -> dict[str, Any]:
@@ -54,21 +57,16 @@ def gpu_problems(pod: dict[str, Any]) -> list[str]:
 
 def workload_pods(inv: Inventory) -> dict[str, dict[str, Any]]:
     return {
-        "trainer": pod_of(one(inv, "Job", "trainer")),
+        "trainer": pod_of(one(inv, "CronJob", "trainer")),
         "inference": pod_of(one(inv, "Deployment", "inference")),
         "scorer": pod_of(one(inv, "Deployment", "scorer")),
     }
 
 
-@pytest.fixture(scope="module")
-def variants(run_stack) -> dict[str, Inventory]:
-    """Shipped stacks with the options the shipped files leave off."""
-    return {
-        "multi-node": run_stack(
-            "aws-prod", trainingNodes=2, trainingSchedule="0 3 * * 1", enableMonitoring=True
-        ),
-        "digest": run_stack("local", imageTag=DIGEST, enableMonitoring=True),
-    }
+def run_spec(inv: Inventory) -> dict[str, Any]:
+    """The Job spec of a training run: the template CronJob's `jobTemplate.spec`."""
+    spec: dict[str, Any] = one(inv, "CronJob", "trainer")["spec"]["jobTemplate"]["spec"]
+    return spec
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -139,42 +137,101 @@ def test_a_gpu_pod_missing_its_toleration_or_limit_is_caught(inventories):
     assert gpu_problems(no_limit) == [f"trainer: requests {GPU} without a limit"]
 
 
+@pytest.mark.parametrize("where", [*STACKS, *VARIANTS])
+def test_no_training_job_is_declared_only_its_template(inventories, variants, where):
+    """pulumi-kubernetes awaits a Job until it completes (hours, on a pool starting at zero
+    nodes), so the program declares no Job (nor bare Pod): only the run template, a CronJob
+    (not awaited), suspended unless a schedule is set."""
+    inv = inventories[where] if where in inventories else variants[where]
+    assert inv.of_type("kubernetes:batch/v1:Job") == []
+    assert inv.of_type("kubernetes:core/v1:Pod") == []
+    (template,) = inv.of_type("kubernetes:batch/v1:CronJob")
+    spec = manifest(template)["spec"]
+    stack, overrides = VARIANTS.get(where, (where, {}))
+    schedule = overrides.get("trainingSchedule", "")
+    assert spec["suspend"] is (not schedule)
+    if schedule:
+        assert spec["schedule"] == schedule
+    assert manifest(template)["metadata"]["annotations"] == {"ascent.dev/stack": stack}
+
+
 @pytest.mark.parametrize("stack", STACKS)
-def test_training_job_retries_disruptions_not_application_errors(inventories, stack):
+def test_training_runs_retry_disruptions_not_application_errors(inventories, stack):
     config = parse_config(stack_config(stack))
-    job = one(inventories[stack], "Job", "trainer")
-    assert job["metadata"]["namespace"] == NS_TRAINING
-    spec = job["spec"]
+    template = one(inventories[stack], "CronJob", "trainer")
+    assert template["metadata"]["namespace"] == NS_TRAINING
+    assert template["spec"]["concurrencyPolicy"] == "Forbid"
+    spec = run_spec(inventories[stack])
     assert spec["activeDeadlineSeconds"] == config.training_active_deadline_seconds
     assert spec["backoffLimit"] >= 1 and spec["ttlSecondsAfterFinished"] > 0
     ignore, fail = spec["podFailurePolicy"]["rules"]
-    assert ignore == {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]}
+    # `status` is required by the 1.34 schema
+    assert ignore == {
+        "action": "Ignore",
+        "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}],
+    }
     assert fail["action"] == "FailJob" and fail["onExitCodes"]["values"] == [1, 2, 3]
-    assert pod_of(job)["restartPolicy"] == "Never"
+    assert spec["template"]["spec"]["restartPolicy"] == "Never"
     assert "completionMode" not in spec  # one node: a plain Job
+    assert (
+        spec["template"]["metadata"]["labels"]
+        == template["spec"]["jobTemplate"]["metadata"]["labels"]
+    )
 
 
-def test_multi_node_training_is_an_indexed_job_with_a_rendezvous_service(variants):
-    inv = variants["multi-node"]
-    job = one(inv, "Job", "trainer")
-    assert job["spec"]["completionMode"] == "Indexed"
-    assert job["spec"]["completions"] == job["spec"]["parallelism"] == 2
+@pytest.mark.parametrize("variant", ["multi-node", "no-keda", "no-keda-aws"])
+def test_multi_node_runs_are_indexed_and_meet_at_their_own_index_0(variants, variant):
+    inv = variants[variant]
+    nodes = VARIANTS[variant][1]["trainingNodes"]
+    spec = run_spec(inv)
+    assert spec["completionMode"] == "Indexed"
+    assert spec["completions"] == spec["parallelism"] == nodes
     service = one(inv, "Service", "trainer")
-    assert service["spec"]["clusterIP"] == "None"
-    assert service["spec"]["selector"] == {"job-name": "trainer"}
-    pod = pod_of(job)
+    assert service["spec"]["clusterIP"] == "None"  # headless: not awaited
+    assert service["spec"]["selector"] == spec["template"]["metadata"]["labels"]
+    pod = spec["template"]["spec"]
     assert pod["subdomain"] == "trainer"
-    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
-    assert env["NNODES"] == "2" and env["NPROC_PER_NODE"] == "4"
-    assert env["RDZV_ENDPOINT"] == f"trainer-0.trainer.{NS_TRAINING}.svc:29400"
+    env = pod["containers"][0]["env"]
+    names = [e["name"] for e in env]
+    by_name = {e["name"]: e for e in env}
+    # the run's name, from the label the Job controller sets, defined before its uses
+    assert by_name["RUN_NAME"]["valueFrom"] == {
+        "fieldRef": {"fieldPath": "metadata.labels['batch.kubernetes.io/job-name']"}
+    }
+    assert names.index("RUN_NAME") < min(names.index("RDZV_ENDPOINT"), names.index("RDZV_ID"))
+    assert by_name["NNODES"]["value"] == str(nodes)
+    assert by_name["RDZV_ENDPOINT"]["value"] == f"$(RUN_NAME)-0.trainer.{NS_TRAINING}.svc:29400"
+    assert by_name["RDZV_ID"]["value"] == "$(RUN_NAME)"
 
 
-def test_a_schedule_adds_a_cronjob_for_retraining(variants, inventories):
-    cron = one(variants["multi-node"], "CronJob", "trainer-scheduled")
-    assert cron["spec"]["schedule"] == "0 3 * * 1"
-    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+def test_a_schedule_makes_the_template_start_runs(variants, inventories):
+    cron = one(variants["multi-node"], "CronJob", "trainer")
+    assert cron["spec"]["schedule"] == "0 3 * * 1" and cron["spec"]["suspend"] is False
     assert gpu_problems(pod_of(cron)) == []
-    assert not inventories["aws-prod"].of_type("kubernetes:batch/v1:CronJob")
+    assert one(inventories["aws-prod"], "CronJob", "trainer")["spec"]["suspend"] is True
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_runners_may_start_and_follow_runs_in_the_training_namespace_only(inventories, stack):
+    inv = inventories[stack]
+    role = one(inv, "Role", "training-runner")
+    assert role["metadata"]["namespace"] == NS_TRAINING
+    rules = {
+        (r["apiGroups"][0], res): set(r["verbs"]) for r in role["rules"] for res in r["resources"]
+    }
+    assert rules[("batch", "jobs")] >= {"create", "get", "watch", "delete"}
+    assert rules[("batch", "cronjobs")] == {"get", "list"}  # read the template, never change it
+    assert all("*" not in verbs for verbs in rules.values())
+    binding = one(inv, "RoleBinding", "training-runner")
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": "training-runner",
+    }
+    assert binding["subjects"] == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": RUNNERS_GROUP}
+    ]
+    assert not inv.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -182,7 +239,7 @@ def test_inference_deployment_probes_drains_and_spreads(inventories, stack):
     config = parse_config(stack_config(stack))
     deployment = one(inventories[stack], "Deployment", "inference")
     assert deployment["metadata"]["namespace"] == NS_SERVING
-    assert deployment["spec"]["replicas"] == config.inference_min_replicas
+    assert "replicas" not in deployment["spec"]  # the HPA's (see the day-2 tests)
     pod = pod_of(deployment)
     (c,) = pod["containers"]
     assert c["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
@@ -253,7 +310,9 @@ def test_keda_scales_the_scorer_on_its_lag_within_the_partitions(inventories, st
     assert int(meta["activationLagThreshold"]) >= 1 and meta["tls"] == "enable"
     auth = one(inv, "TriggerAuthentication", "scorer-kafka")["spec"]
     if config.target == "aws":
-        assert meta["sasl"] == "aws_msk_iam" and meta["awsRegion"] == config.region
+        # the `kafka` scaler's MSK IAM: OAUTHBEARER with the aws_msk_iam token provider
+        assert (meta["sasl"], meta["saslTokenProvider"]) == ("oauthbearer", "aws_msk_iam")
+        assert meta["awsRegion"] == config.region and meta["tls"] == "enable"
         assert auth == {"podIdentity": {"provider": "aws"}}
     else:
         assert meta["sasl"] == "scram_sha512"
@@ -275,13 +334,27 @@ def test_workloads_wait_for_their_service_accounts(inventories, stack):
         assert all(inv.depends_on(comp, a) for a in accounts if "workloads-sa" in a.name)
 
 
-@pytest.mark.parametrize("variant", ["multi-node", "digest"])
-def test_variant_objects_validate_strictly(variants, variant):
+@pytest.mark.parametrize("variant", ["no-keda", "no-keda-aws"])
+def test_without_keda_the_scorer_runs_a_fixed_count_and_no_keda_object(variants, variant):
+    """No KEDA, no KEDA CRDs: a ScaledObject would fail with "no matches for kind"."""
     inv = variants[variant]
-    stack = "aws-prod" if variant == "multi-node" else "local"
-    version = parse_config(stack_config(stack)).kubernetes_version + ".0"
-    for doc in manifests(inv):
-        kubernetes_validate.validate(doc, version, strict=True)
+    assert not [r for r in inv.resources if r.type.startswith("kubernetes:keda.sh/")]
+    assert "addons-keda" not in {r.name for r in inv.resources}
+    stack, overrides = VARIANTS[variant]
+    config = parse_config(stack_config(stack, overrides=overrides))
+    scorer = one(inv, "Deployment", "scorer")
+    assert scorer["spec"]["replicas"] == max(1, config.scorer_min_replicas)
+    assert "replicas" not in one(inv, "Deployment", "inference")["spec"]  # still the HPA's
+    assert "no KEDA" in inv.outputs["workloads"]["scorer"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_serving_is_not_awaited_by_pulumi(inventories, stack):
+    """On a fresh stack no model exists, so the servers are never Ready during `up`."""
+    inv = inventories[stack]
+    unawaited = (("Deployment", "inference"), ("Service", "inference"), ("Deployment", "scorer"))
+    for kind, name in unawaited:
+        assert one(inv, kind, name)["metadata"]["annotations"] == SKIP_AWAIT, (kind, name)
 
 
 def test_keda_reads_lag_on_aws_with_a_describe_only_role(inventories):
