@@ -267,7 +267,9 @@ class Pipeline:
         with self.stage("topics") as deadline:
             partitions = {"transactions": self.o.partitions, "scores": self.o.partitions, "dlq": 1}
             for role, count in partitions.items():
-                ensure_topic(self.kafka, self.report.topics[role], count, deadline.left())
+                # the client's own timeout a little past the stage's bound: when the broker is
+                # gone, the bound (not a race with the client's timeout) names the failure
+                ensure_topic(self.kafka, self.report.topics[role], count, deadline.left() + 0.5)
 
     def produce(self) -> None:
         with self.stage("produce") as deadline:

@@ -54,4 +54,3 @@ def test_bad_settings_are_one_line_and_exit_2(monkeypatch, capsys):
     monkeypatch.delenv("AWS_REGION", raising=False)
     assert main(["--partitions", "2"]) == 2
     assert "needs AWS_REGION" in capsys.readouterr().err
-
