@@ -68,3 +68,8 @@ WORKLOADS: dict[str, WorkloadIdentity] = {
         ),
     )
 }
+
+
+TOPIC_ADMIN = WorkloadIdentity("topics", NS_PLATFORM, "topic-admin", topics_write=TOPICS)
+"""Who creates the topics on MSK (`python -m workloads.topics`, a short Job on each `up`): not a
+workload of `WORKLOADS` (the local target's topics are Strimzi KafkaTopics)."""

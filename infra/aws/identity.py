@@ -117,6 +117,30 @@ def workload_policy(
     )
 
 
+def topic_admin_policy(kafka_cluster_arn: str, topics: tuple[str, ...]) -> dict[str, Any]:
+    """What the topics Job needs on MSK: create and grow the platform's own topics; no data."""
+    return _document(
+        [
+            {
+                "Sid": "Connect",
+                "Effect": "Allow",
+                "Action": ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"],
+                "Resource": kafka_cluster_arn,
+            },
+            {
+                "Sid": "ManageOwnTopics",
+                "Effect": "Allow",
+                "Action": [
+                    "kafka-cluster:CreateTopic",
+                    "kafka-cluster:DescribeTopic",
+                    "kafka-cluster:AlterTopic",
+                ],
+                "Resource": [topic_arn(kafka_cluster_arn, t) for t in topics],
+            },
+        ]
+    )
+
+
 def keda_policy(kafka_cluster_arn: str, topic: str, group: str) -> dict[str, Any]:
     """What KEDA's operator needs to compute a consumer group's lag: describe, never read data."""
     return _document(

@@ -18,7 +18,13 @@ import pulumi_aws as aws
 
 from infra.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from infra.aws.cluster import CLUSTER_ADDONS, NODE_ADDONS, Cluster, ClusterArgs, ManagedAddons
-from infra.aws.identity import WorkloadRole, WorkloadRoleArgs, keda_policy, workload_policy
+from infra.aws.identity import (
+    WorkloadRole,
+    WorkloadRoleArgs,
+    keda_policy,
+    topic_admin_policy,
+    workload_policy,
+)
 from infra.aws.kafka import Kafka, KafkaArgs
 from infra.aws.network import Network, NetworkArgs
 from infra.aws.node_pools import (
@@ -42,6 +48,7 @@ from infra.contract import (
     PlatformContract,
     WorkloadIdentity,
 )
+from infra.names import TOPIC_ADMIN
 from infra.scheduling import LABEL_PREFIX
 from infra.tags import default_tags
 
@@ -199,6 +206,16 @@ def build_aws_target(config: StackConfig) -> AwsTarget:
         opts=opts,
     )
     roles = {w.name: _workload_role(w, cluster, storage, kafka, opts) for w in WORKLOADS.values()}
+    roles[TOPIC_ADMIN.name] = WorkloadRole(  # MSK creates no topic by itself: a Job does, once
+        f"{TOPIC_ADMIN.name}-identity",
+        WorkloadRoleArgs(
+            cluster.name,
+            TOPIC_ADMIN.namespace,
+            TOPIC_ADMIN.service_account,
+            kafka.cluster_arn.apply(lambda arn: topic_admin_policy(arn, TOPIC_ADMIN.topics_write)),
+        ),
+        opts=opts,
+    )
     if config.enable_keda:  # the scorer's ScaledObject reads its group's lag with this role
         roles["keda"] = WorkloadRole(
             "keda-identity",
@@ -268,6 +285,6 @@ def aws_contract(target: AwsTarget, config: StackConfig, pools: list[GpuPoolInfo
         ),
         images=dict(target.registry.repository_urls),
         gpu_pools=[by_name.get(p.name, p) for p in pools],
-        service_accounts=dict(WORKLOADS),
+        service_accounts={**WORKLOADS, TOPIC_ADMIN.name: TOPIC_ADMIN},
         depends_on=[*depends_on, *target.identity_bindings],
     )

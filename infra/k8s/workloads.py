@@ -14,6 +14,8 @@ from infra.contract import PlatformContract
 from infra.k8s.inference import InferenceArgs, InferenceService
 from infra.k8s.pods import app_labels, plain
 from infra.k8s.scorer import ScorerArgs, StreamScorer, fixed_replicas, max_replicas
+from infra.k8s.topics import PlatformTopics, TopicsArgs
+from infra.k8s.topics import needed as needs_topics
 from infra.k8s.training import TEMPLATE, TrainingArgs, TrainingRuns
 
 
@@ -77,9 +79,16 @@ class Workloads(pulumi.ComponentResource):
         after = pulumi.ResourceOptions(
             parent=self, depends_on=[*self.service_accounts.values(), *contract.depends_on]
         )
-        self.training = TrainingRuns(f"{name}-training", args.training, opts=after)
+        self.topics = (
+            PlatformTopics(f"{name}-topics", TopicsArgs(contract, args.training.image_tag), after)
+            if needs_topics(contract)
+            else None
+        )
+        topics = [self.topics] if self.topics else []
+        with_topics = pulumi.ResourceOptions.merge(after, pulumi.ResourceOptions(depends_on=topics))
+        self.training = TrainingRuns(f"{name}-training", args.training, opts=with_topics)
         self.inference = InferenceService(f"{name}-inference", args.inference, opts=after)
-        self.scorer = StreamScorer(f"{name}-scorer", args.scorer, opts=after)
+        self.scorer = StreamScorer(f"{name}-scorer", args.scorer, opts=with_topics)
         self.summary = summary(args)
         self.register_outputs({"workloads": self.summary})
 

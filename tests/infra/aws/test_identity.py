@@ -95,8 +95,10 @@ def test_each_workload_has_a_bound_role_with_a_least_privilege_policy(inventorie
         "scorer",
         "cluster-autoscaler",
         "keda-operator",
+        "topic-admin",
     }
     assert bindings["trainer"]["namespace"] == "training"
+    assert bindings["topic-admin"]["namespace"] == "ascent-system"
     assert bindings["keda-operator"]["namespace"] == "keda"
     assert bindings["cluster-autoscaler"]["namespace"] == "kube-system"
     for policy in inv.of_type("aws:iam/rolePolicy:RolePolicy"):

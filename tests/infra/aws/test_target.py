@@ -25,7 +25,7 @@ def test_outputs(inventories, stack):
     assert out["clusterEndpoint"].startswith("https://")
     assert out["kafkaBootstrapBrokers"].endswith(":9098")
     assert set(out["repositoryUrls"]) == {"training", "inference"}
-    assert set(out["roleArns"]) == {"trainer", "inference", "scorer", "keda"}
+    assert set(out["roleArns"]) == {"trainer", "inference", "scorer", "keda", "topics"}
     assert set(out["workloads"]) == {"trainer", "inference", "scorer"}
     assert out["bucketName"]
 

@@ -143,7 +143,8 @@ def test_no_training_job_is_declared_only_its_template(inventories, variants, wh
     nodes), so the program declares no Job (nor bare Pod): only the run template, a CronJob
     (not awaited), suspended unless a schedule is set."""
     inv = inventories[where] if where in inventories else variants[where]
-    assert inv.of_type("kubernetes:batch/v1:Job") == []
+    jobs = [j.name for j in inv.of_type("kubernetes:batch/v1:Job")]
+    assert jobs in ([], ["workloads-topics-job"])  # the bounded topics bootstrap, on MSK only
     assert inv.of_type("kubernetes:core/v1:Pod") == []
     (template,) = inv.of_type("kubernetes:batch/v1:CronJob")
     spec = manifest(template)["spec"]
