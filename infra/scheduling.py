@@ -30,11 +30,13 @@ def gpu_pool_labels(pool: GpuPool) -> dict[str, str]:
     return labels
 
 
-def gpu_pool_info(pool: GpuPool) -> GpuPoolInfo:
+def gpu_pool_info(pool: GpuPool, labels: dict[str, str] | None = None) -> GpuPoolInfo:
+    """The pool as the Kubernetes layer sees it; `labels`: what its nodes carry, if a target
+    adds to the shared ones (EKS: the accelerator label)."""
     return GpuPoolInfo(
         name=pool.name,
         purpose=pool.purpose,
-        labels=gpu_pool_labels(pool),
+        labels=gpu_pool_labels(pool) if labels is None else labels,
         taints=[GPU_TAINT],
         gpus_per_node=pool.gpus_per_node,
         max_nodes=pool.max_size,

@@ -17,7 +17,7 @@ from infra.aws.naming import stable_suffix
 from infra.catalog import gpu_family, split_instance_type
 from infra.config import GpuPool
 from infra.contract import DEVICE_PLUGIN_BUILTIN, LABEL_DEVICE_PLUGIN, GpuPoolInfo
-from infra.scheduling import GPU_RESOURCE, GPU_TAINT, LABEL_PREFIX, gpu_pool_labels
+from infra.scheduling import GPU_RESOURCE, GPU_TAINT, LABEL_PREFIX, gpu_pool_info, gpu_pool_labels
 
 _EKS_EFFECT = {
     "NoSchedule": "NO_SCHEDULE",
@@ -83,11 +83,6 @@ def gpu_node_labels(pool: GpuPool) -> dict[str, str]:
     accelerator label and, for an OS that brings its own device plugin, `ascent.dev/device-plugin:
     builtin` (the device plugin DaemonSet stays off those nodes)."""
     labels = dict(gpu_pool_labels(pool))
-    model = pool.shared_gpu_model
-    if model is None:
-        labels.pop(GPU_MODEL_LABEL, None)
-    else:
-        labels[GPU_MODEL_LABEL] = model
     labels[ACCELERATOR_LABEL] = accelerator(pool.gpu_models)
     if pool.device_plugin_builtin:
         labels[LABEL_DEVICE_PLUGIN] = DEVICE_PLUGIN_BUILTIN
@@ -96,15 +91,7 @@ def gpu_node_labels(pool: GpuPool) -> dict[str, str]:
 
 def aws_gpu_pool_info(pool: GpuPool) -> GpuPoolInfo:
     """What the Kubernetes layer is told about a pool: the labels its nodes really carry."""
-    return GpuPoolInfo(
-        name=pool.name,
-        purpose=pool.purpose,
-        labels=gpu_node_labels(pool),
-        taints=[GPU_TAINT],
-        gpus_per_node=pool.gpus_per_node,
-        max_nodes=pool.max_size,
-        device_plugin_builtin=pool.device_plugin_builtin,
-    )
+    return gpu_pool_info(pool, gpu_node_labels(pool))
 
 
 def eks_taint(taint: dict[str, str]) -> dict[str, str]:
