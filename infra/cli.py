@@ -113,19 +113,19 @@ def default_project_dir() -> Path:
     return found or here  # the error then names the folder the user is in
 
 
+def _usage_error(verb: str, stack: str, exc: ValueError) -> int:
+    """A user's mistake (a project file, the stack config, a flag's file) as one line, exit 2."""
+    detail = f"stack {stack!r}: {exc.one_line}" if isinstance(exc, ConfigError) else str(exc)
+    print(f"ascent {verb}: {detail}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     try:
         base = _load_base(args.compare) if args.compare else None
         doc = full_plan(args.stack, args.project_dir or default_project_dir())
-    except ProjectFileError as exc:
-        print(f"ascent plan: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except ConfigError as exc:
-        print(f"ascent plan: stack {args.stack!r}: {exc.one_line}", file=sys.stderr)
-        return EXIT_USAGE
-    except ValueError as exc:  # a bad --compare file, or a price the catalog lacks
-        print(f"ascent plan: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except ValueError as exc:  # project files, stack config, a bad --compare file
+        return _usage_error("plan", args.stack, exc)
     if base is not None:
         sys.stdout.write(compare_markdown(base, doc, base_name=str(args.compare)))
     elif args.format == "json":
@@ -155,12 +155,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     try:
         config = parse_config(stack_config(args.stack, args.project_dir or default_project_dir()))
-    except ProjectFileError as exc:
-        print(f"ascent train: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except ConfigError as exc:
-        print(f"ascent train: stack {args.stack!r}: {exc.one_line}", file=sys.stderr)
-        return EXIT_USAGE
+    except (ProjectFileError, ConfigError) as exc:
+        return _usage_error("train", args.stack, exc)
     context = args.context or config.kubeconfig_context or None
     try:
         runs = Runs(connect(context), args.stack)
