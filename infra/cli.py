@@ -19,6 +19,7 @@ from infra.offline import (
     Inventory,
     ProjectFileError,
     find_project_root,
+    linked_stacks,
     run_program,
     stack_config,
 )
@@ -44,13 +45,18 @@ def _short_type(token: str) -> str:
 
 def plan_document(inventory: Inventory) -> dict[str, Any]:
     """The plan as plain data: components with their resources, counts by type, outputs."""
-    components: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for res in inventory.custom():
-        parent = inventory.by_urn(res.parent)
-        owner = f"{parent.name} ({parent.type})" if parent else "(stack)"
-        components[owner].append({"type": res.type, "name": res.name})
-    for members in components.values():  # registration order varies with the engine's awaits
-        members.sort(key=lambda m: (m["type"], m["name"]))
+    components: dict[str, list[dict[str, str]]] = {}
+    runs = list(inventory.layers.values()) or [inventory]
+    for run in runs:  # layers in deploy order, each sorted
+        prefix = f"{run.stack}: " if inventory.layers else ""
+        layer: dict[str, list[dict[str, str]]] = defaultdict(list)
+        for res in run.custom():
+            parent = run.by_urn(res.parent)
+            owner = f"{parent.name} ({parent.type})" if parent else "(stack)"
+            layer[prefix + owner].append({"type": res.type, "name": res.name})
+        for members in layer.values():  # registration order varies with the engine's awaits
+            members.sort(key=lambda m: (m["type"], m["name"]))
+        components.update(sorted(layer.items()))
     outputs = {
         k: "[secret]" if k in inventory.secret_outputs else v
         for k, v in sorted(inventory.outputs.items())
@@ -59,7 +65,8 @@ def plan_document(inventory: Inventory) -> dict[str, Any]:
     return {
         "stack": inventory.stack,
         "resources": sum(counts.values()),
-        "components": dict(sorted(components.items())),
+        "layers": {run.stack: sum(run.count_by_type().values()) for run in runs},
+        "components": components,
         "countsByType": dict(sorted(counts.items())),
         "outputs": outputs,
     }
@@ -67,6 +74,9 @@ def plan_document(inventory: Inventory) -> dict[str, Any]:
 
 def render_table(doc: dict[str, Any], out: TextIO) -> None:
     print(f"Stack {doc['stack']}: {doc['resources']} resources would be created\n", file=out)
+    if len(doc["layers"]) > 1:  # a split stack (infra/layers.py): each layer is its own stack
+        each = ", ".join(f"{name} {n}" for name, n in doc["layers"].items())
+        print(f"Layers, deployed in this order: {each}\n", file=out)
     for owner, members in doc["components"].items():
         print(f"{owner}", file=out)
         for m in members:
@@ -85,7 +95,13 @@ def full_plan(stack: str, root: Path) -> dict[str, Any]:
     inventory = run_program(stack, root=root)
     config = parse_config(stack_config(stack, root))
     doc = plan_document(inventory)
-    doc["policy"] = policy_document(policy_report(inventory, config), pack_config(config))
+    # the engine runs the pack on each stack's own resources: so does the plan, layer by layer
+    violations = [
+        v
+        for run in (inventory.layers.values() or [inventory])
+        for v in policy_report(run, parse_config(stack_config(run.stack, root)))
+    ]
+    doc["policy"] = policy_document(violations, pack_config(config))
     doc["cost"] = cost_estimate(inventory, config).as_dict()
     return doc
 
@@ -153,13 +169,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     wait for it: exit 0 when it succeeded, 1 when it failed."""
     from infra.train import Runs, TrainError, connect, job_from_template, run_name, template_images
 
+    root = args.project_dir or default_project_dir()
     try:
-        config = parse_config(stack_config(args.stack, args.project_dir or default_project_dir()))
+        config = parse_config(stack_config(args.stack, root))
+        # a split stack's template is its kubernetes layer's (infra/layers.py)
+        declaring = next(iter(linked_stacks(args.stack, root)), args.stack)
     except (ProjectFileError, ConfigError) as exc:
         return _usage_error("train", args.stack, exc)
     context = args.context or config.kubeconfig_context or None
     try:
-        runs = Runs(connect(context), args.stack)
+        runs = Runs(connect(context), declaring)
         template = runs.template()
         pinned = (f":{config.image_tag}", f"@{config.image_tag}")
         stale = [i for i in template_images(template) if not i.endswith(pinned)]

@@ -15,6 +15,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -31,6 +32,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from infra.catalog import gpu_count, gpu_family
+from infra.layers import Layer
 from policies.prices import aws_regions
 
 NAMESPACE = "ascent"
@@ -45,6 +47,12 @@ MSK_MAX_AZS = 3  # a provisioned MSK cluster takes two or three client subnets
 _ADMIN_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$")
 _IMAGE_TAG = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|sha256:[a-f0-9]{64})$")
+_STACK_REF = re.compile(r"^([A-Za-z0-9_.-]+/){0,2}[A-Za-z0-9_.-]+$")
+_RUNNER_SECRET = re.compile(
+    r"^[A-Z_][A-Z0-9_]*=arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$"
+)
+_RUNNER_SECRET_HELP = "ENV_NAME=<Secrets Manager secret ARN>, e.g. PULUMI_ACCESS_TOKEN=arn:aws:..."
+_BUCKET = re.compile(r"^([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])?$")
 _CRON = re.compile(r"^(\S+\s+){4}\S+$")
 
 
@@ -232,6 +240,8 @@ class StackConfig(_Model):
 
     target: Literal["aws", "local"] = "local"
     environment: Literal["dev", "prod"] = "dev"
+    layer: Layer = "all"
+    cloud_stack: str = Field("", validate_default=True)
     owner: str = Field("platform-team", min_length=1)
     cost_center: str = Field("ai-platform", min_length=1)
     # AWS
@@ -270,6 +280,9 @@ class StackConfig(_Model):
     enable_gpu_operator: bool = False
     enable_monitoring: bool = False
     enable_cluster_autoscaler: bool = True
+    # Deploy runner (cloud layer)
+    deploy_runner_secrets: list[Annotated[str, _pattern(_RUNNER_SECRET, _RUNNER_SECRET_HELP)]] = []
+    deploy_runner_state_bucket: Annotated[str, _pattern(_BUCKET, "empty or an S3 bucket name")] = ""
     # Workloads
     training_nodes: Annotated[int, Field(ge=1, le=64)] = 1
     training_active_deadline_seconds: Annotated[int, Field(ge=60)] = 86400
@@ -312,6 +325,28 @@ class StackConfig(_Model):
                     f"must be an AWS commercial region where EKS runs{hint}; "
                     f"one of {', '.join(regions)}"
                 )
+        return value
+
+    @field_validator("layer")
+    @classmethod
+    def _layer_target(cls, value: str, info: ValidationInfo) -> str:
+        if value != "all" and info.data.get("target") != "aws":
+            raise ValueError(
+                "splits an AWS stack (cloud | kubernetes); a local cluster is reachable from "
+                "where `pulumi up` runs: keep all"
+            )
+        return value
+
+    @field_validator("cloud_stack")
+    @classmethod
+    def _cloud_stack(cls, value: str, info: ValidationInfo) -> str:
+        layer = info.data.get("layer")
+        if layer == "kubernetes" and not value:
+            raise ValueError("is required with layer kubernetes: the cloud stack, e.g. aws-prod")
+        if layer != "kubernetes" and value:
+            raise ValueError("is read only with layer kubernetes; leave it empty")
+        if value and not _STACK_REF.match(value):
+            raise ValueError("must be a stack name or org/project/stack")
         return value
 
     @field_validator("kubernetes_version")
@@ -495,6 +530,28 @@ def _raw_pulumi_config() -> dict[str, Any]:
     return merged
 
 
-def load_config() -> StackConfig:
-    """Read and validate the `ascent` namespace of the running stack's config."""
-    return parse_config(_raw_pulumi_config())
+def _project_root() -> Path:
+    """Where `Pulumi.yaml` is: the engine says (`pulumi up`); the offline run sets it too."""
+    import pulumi
+
+    from infra.project_files import PROJECT_ROOT
+
+    root = pulumi.get_root_directory()
+    return Path(root) if root else PROJECT_ROOT  # an engine that does not say: this checkout
+
+
+def load_config(inherit_layers: bool = True) -> StackConfig:
+    """Read and validate the `ascent` namespace of the running stack's config (a kubernetes-layer
+    stack's inherits its cloud stack's file: infra/project_files.py)."""
+    import pulumi
+
+    from infra.project_files import inherit_cloud, load_stack_file
+
+    raw = _raw_pulumi_config()
+    if inherit_layers and str(raw.get(f"{NAMESPACE}:layer", "all")) == "kubernetes":
+        root = _project_root()
+        own_file = root / f"Pulumi.{pulumi.get_stack()}.yaml"
+        own = load_stack_file(own_file) if own_file.is_file() else {}
+        own_keys = {k if ":" in k else f"{NAMESPACE}:{k}" for k in own}
+        raw = inherit_cloud(raw, own_keys, root)
+    return parse_config(raw)

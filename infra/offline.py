@@ -8,7 +8,6 @@ provider. No cloud account, no Pulumi CLI and no network are involved.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,96 +15,34 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PROJECT = "ascent"
+from infra.layers import cloud_stack_file_name
+from infra.project_files import (  # re-exported: the harness's callers read them from here
+    PROJECT,
+    PROJECT_ROOT,
+    STACK_FILE_KEYS,
+    ProjectFileError,
+    StackNotFound,
+    find_project_root,
+    linked_stacks,
+    load_project,
+    load_stack_file,
+    stack_config,
+    stack_names,
+)
+
+__all__ = [
+    "MOCK_ACCOUNT", "PROJECT", "PROJECT_ROOT", "STACK_FILE_KEYS", "Inventory", "OfflineMocks",
+    "ProjectFileError", "RecordingMonitor", "Resource", "StackNotFound", "find_project_root",
+    "load_project", "load_stack_file", "run_function", "run_program", "stack_config",
+    "stack_names",
+]  # fmt: skip
+
 MOCK_ACCOUNT = "123456789012"
-
-
-class ProjectFileError(ValueError):
-    """`Pulumi.yaml` or a `Pulumi.<stack>.yaml` is missing or not what the CLI would accept; the
-    message names the file (and the line, for YAML) and what is expected."""
-
-
-class StackNotFound(ProjectFileError, LookupError):
-    """No `Pulumi.<stack>.yaml` beside `Pulumi.yaml`."""
-
-
-# What a stack file may hold at its top level besides `config` (the CLI's own keys).
-STACK_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
-
-
-def find_project_root(start: Path) -> Path | None:
-    """The nearest folder at or above `start` that holds a `Pulumi.yaml`, as the CLI finds it."""
-    for folder in (start.resolve(), *start.resolve().parents):
-        if (folder / "Pulumi.yaml").is_file():
-            return folder
-    return None
-
-
-def _load_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ProjectFileError(f"{path.name}{where}: not valid YAML: {problem}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProjectFileError(f"{path.name}: cannot read it: {exc}") from None
-
-
-def load_project(root: Path) -> dict[str, Any]:
-    """`Pulumi.yaml`, checked for what the offline run reads: `name` and a `config` mapping."""
-    path = root / "Pulumi.yaml"
-    if not path.is_file():
-        raise ProjectFileError(
-            f"no Pulumi.yaml in {root}: --project-dir must name the folder that holds the project"
-        )
-    project = _load_yaml(path)
-    if not isinstance(project, dict) or not isinstance(project.get("name"), str):
-        raise ProjectFileError(
-            "Pulumi.yaml: must be a mapping with at least `name:` and `runtime:` (see pulumi.com/"
-            "docs/iac/concepts/projects/project-file)"
-        )
-    if not isinstance(project.get("config") or {}, dict):
-        raise ProjectFileError("Pulumi.yaml: `config:` must be a mapping of key: declaration")
-    return project
-
-
-def load_stack_file(path: Path) -> dict[str, Any]:
-    """A stack file's `config:` mapping; every other shape is an error naming what is wrong."""
-    doc = _load_yaml(path)
-    if doc is None:
-        raise ProjectFileError(
-            f"{path.name}: is empty; a stack file holds `config:` with one `ascent:key: value` "
-            "per line"
-        )
-    if not isinstance(doc, dict):
-        raise ProjectFileError(
-            f"{path.name}: must be a mapping with a `config:` key, not a {type(doc).__name__}"
-        )
-    stray = [k for k in doc if k not in STACK_FILE_KEYS]
-    if stray:
-        named = ", ".join(repr(k) for k in stray)
-        raise ProjectFileError(
-            f"{path.name}: top-level {named}: stack settings go under `config:` (a stack file "
-            f"may hold {', '.join(STACK_FILE_KEYS)})"
-        )
-    config = doc.get("config")
-    if config is None:
-        return {}
-    if not isinstance(config, dict):
-        raise ProjectFileError(
-            f"{path.name}: `config:` must be a mapping of `ascent:key: value`, "
-            f"not a {type(config).__name__}"
-        )
-    return config
 
 
 @dataclass(frozen=True)
@@ -131,6 +68,8 @@ class Inventory:
     resources: list[Resource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     secret_outputs: set[str] = field(default_factory=set)
+    # a split AWS stack's plan holds both layers: stack name -> that stack's own run
+    layers: dict[str, Inventory] = field(default_factory=dict)
 
     def of_type(self, type_token: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_token]
@@ -179,52 +118,23 @@ class Inventory:
         return Counter(r.type for r in self.custom())
 
 
-def stack_names(root: Path = PROJECT_ROOT) -> list[str]:
-    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
-
-
-def _as_cli_string(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value)
-    return str(value)
-
-
-def stack_config(
-    stack: str, root: Path = PROJECT_ROOT, overrides: dict[str, Any] | None = None
-) -> dict[str, str]:
-    """The config map the CLI would hand the program: project defaults, then the stack's values.
-
-    `overrides` (keys with or without the `ascent:` namespace) play `pulumi config set`.
-    """
-    project = load_project(root)
-    stack_file = root / f"Pulumi.{stack}.yaml"
-    if not stack_file.is_file():
-        known = stack_names(root)
-        raise StackNotFound(
-            f"unknown stack {stack!r}: no {stack_file.name} in {root} "
-            f"({'stacks: ' + ', '.join(known) if known else 'no Pulumi.<stack>.yaml there'})"
-        )
-    values: dict[str, Any] = {}
-    for key, decl in (project.get("config") or {}).items():
-        full = key if ":" in key else f"{project['name']}:{key}"
-        if isinstance(decl, dict) and "default" in decl:
-            values[full] = decl["default"]
-        elif isinstance(decl, dict) and "value" in decl:
-            values[full] = decl["value"]
-    for key, value in load_stack_file(stack_file).items():
-        values[key if ":" in key else f"{project['name']}:{key}"] = value
-    for key, value in (overrides or {}).items():
-        values[key if ":" in key else f"{project['name']}:{key}"] = value
-    return {k: _as_cli_string(v) for k, v in values.items()}
-
-
 class OfflineMocks(pulumi.runtime.Mocks):
     """Plausible provider answers: inputs echoed back, plus the computed attributes we read."""
 
-    def __init__(self, region: str):
+    def __init__(self, region: str, stacks: dict[str, Inventory] | None = None):
         self.region = region
+        self.stacks = stacks or {}  # what a StackReference reads: stack name -> its run
+
+    def _stack_reference(self, name: str) -> dict[str, Any]:
+        """A StackReference's state, as the engine reads it from the backend."""
+        referenced = self.stacks.get(cloud_stack_file_name(name))
+        if referenced is None:
+            return {"name": name, "outputs": {}, "secretOutputNames": []}
+        return {
+            "name": name,
+            "outputs": dict(referenced.outputs),
+            "secretOutputNames": sorted(referenced.secret_outputs),
+        }
 
     def _computed(self, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         """Attributes the provider would compute that the program reads."""
@@ -273,6 +183,9 @@ class OfflineMocks(pulumi.runtime.Mocks):
         return {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        if args.typ == "pulumi:pulumi:StackReference":
+            name = str(args.inputs.get("name") or args.resource_id or args.name)
+            return name, self._stack_reference(name)
         state = {**args.inputs, **self._computed(args.typ, args.name, args.inputs)}
         module = args.typ.split(":")[1] if args.typ.count(":") >= 2 else ""
         service = module.split("/")[0]
@@ -336,17 +249,23 @@ def run_function(
     stack: str = "test",
     config: dict[str, str] | None = None,
     region: str = "us-east-1",
+    stacks: dict[str, Inventory] | None = None,
+    root: Path | None = None,
 ) -> Inventory:
     """Run any function that declares resources under the same mocks; return its inventory.
 
-    For unit tests of one component; `config` is the raw config map (`{"ascent:key": "value"}`).
+    For unit tests of one component; `config` is the raw config map (`{"ascent:key": "value"}`);
+    `stacks` the runs a StackReference reads; `root` the project folder the program sees.
     """
     settings.ROOT.set(None)
     pulumi.runtime.set_all_config(config or {})
-    monitor = RecordingMonitor(OfflineMocks(region))
+    monitor = RecordingMonitor(OfflineMocks(region, stacks))
     pulumi.runtime.set_mocks(
         monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
     )
+    settings.SETTINGS.root_directory = str(root or PROJECT_ROOT)  # as the engine tells a program
+    settings.SETTINGS.rpc_manager.clear()  # a failed run's error is not this run's (as the
+    settings.SETTINGS.outputs.clear()  # SDK's own `@pulumi.runtime.test` does)
     inventory = Inventory(stack=stack)
 
     def body() -> None:
@@ -364,8 +283,38 @@ def run_program(
 
     Raises StackNotFound, infra.config.ConfigError, or whatever the program raises.
     """
+    config = stack_config(stack, root, overrides)
+    layer = config.get(f"{PROJECT}:layer", "all")
+    if layer != "cloud" and not (layer == "kubernetes" and config.get(f"{PROJECT}:cloudStack")):
+        return _run_one(stack, config, root, {})  # layer all, or a config error to report
+    if layer == "kubernetes" and config.get(f"{PROJECT}:cloudStack"):
+        cloud_name = cloud_stack_file_name(config[f"{PROJECT}:cloudStack"])
+        cloud = _run_one(cloud_name, stack_config(cloud_name, root), root, {})
+        return _combined(stack, [cloud, _run_one(stack, config, root, {cloud_name: cloud})])
+    cloud = _run_one(stack, config, root, {})
+    # `overrides` play `pulumi config set` on the cloud stack's file, which its layer inherits
+    linked = [_run_one(k, stack_config(k, root, cloud_overrides=overrides), root, {stack: cloud})
+              for k in linked_stacks(stack, root)]  # fmt: skip
+    return _combined(stack, [cloud, *linked]) if linked else cloud
+
+
+def _run_one(
+    stack: str, config: dict[str, str], root: Path, stacks: dict[str, Inventory]
+) -> Inventory:
     from infra.program import main
 
-    config = stack_config(stack, root, overrides)
     region = config.get(f"{PROJECT}:region") or "us-east-1"
-    return run_function(main, stack=stack, config=config, region=region)
+    return run_function(
+        lambda: main(inherit_layers=False),  # `config` is already resolved (stack_config)
+        stack=stack, config=config, region=region, stacks=stacks, root=root,
+    )  # fmt: skip
+
+
+def _combined(stack: str, runs: list[Inventory]) -> Inventory:
+    """One plan of a split stack: every layer's resources and outputs (infra/layers.py)."""
+    combined = Inventory(stack=stack, layers={run.stack: run for run in runs})
+    for run in runs:
+        combined.resources += run.resources
+        combined.outputs.update(run.outputs)
+        combined.secret_outputs |= run.secret_outputs
+    return combined

@@ -1,6 +1,9 @@
 """The one map of the program: the target's platform, then the shared Kubernetes layer.
 
 config ─> target (aws | local) ─> PlatformContract ─> namespaces, add-ons ─> workloads
+
+An AWS stack may be split in two (infra/layers.py): `layer: cloud` stops after the target and
+exports what the other layer reads; `layer: kubernetes` starts from those outputs.
 """
 
 from __future__ import annotations
@@ -10,12 +13,15 @@ from typing import Any
 
 import pulumi
 
-from infra.aws.target import aws_contract, aws_outputs, build_aws_target
+from infra.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from infra.aws.cloud_stack import read_cloud_stack
+from infra.aws.target import aws_contract, aws_outputs, build_aws_target, cluster_name_for
 from infra.config import StackConfig
 from infra.contract import GpuPoolInfo, PlatformContract
 from infra.k8s.addons import MONITORING_NAMESPACE, Addons, AddonsArgs
 from infra.k8s.namespaces import WorkloadNamespaces, WorkloadNamespacesArgs
 from infra.k8s.workloads import Workloads, workloads_args
+from infra.layers import cloud_stack_file_name
 from infra.local.kafka import TLS_PORT
 from infra.local.target import build_local_services, local_provider
 from infra.scheduling import gpu_pool_info
@@ -36,14 +42,25 @@ def _addons_args(config: StackConfig, pools: list[GpuPoolInfo]) -> AddonsArgs:
     )
 
 
+def _aws_access(config: StackConfig, outputs: dict[str, Any]) -> tuple[Any, ...]:
+    """(Kubernetes provider, what to wait for, bootstrap brokers, bucket, repositories) of an
+    AWS stack: from its own resources (layer all) or its cloud stack's outputs (kubernetes)."""
+    if config.layer == "kubernetes":
+        cloud = read_cloud_stack(config)
+        return (cloud.provider, [], cloud.bootstrap_brokers, cloud.bucket_name,
+                cloud.repository_urls)  # fmt: skip
+    target = build_aws_target(config)
+    outputs.update(aws_outputs(target, config))
+    return (target.cluster.provider, target.ready, target.kafka.bootstrap_brokers,
+            target.storage.bucket_name, target.registry.repository_urls)  # fmt: skip
+
+
 def build_platform(config: StackConfig, outputs: dict[str, Any]) -> PlatformContract:
     """The target, then the namespaces and add-ons every workload relies on."""
     pools = [gpu_pool_info(p) for p in config.gpu_pools]
     monitoring = MONITORING_NAMESPACE if config.enable_monitoring else None
     if config.target == "aws":
-        target = build_aws_target(config)
-        outputs.update(aws_outputs(target))
-        provider, ready = target.cluster.provider, target.ready
+        provider, ready, brokers, bucket, repositories = _aws_access(config, outputs)
         ns_args = WorkloadNamespacesArgs(
             gpu_pools=pools, kafka_port=MSK_IAM_PORT, vpc_cidr=config.vpc_cidr,
             pod_identity_agent=True, monitoring_namespace=monitoring,
@@ -58,22 +75,45 @@ def build_platform(config: StackConfig, outputs: dict[str, Any]) -> PlatformCont
     namespaces = WorkloadNamespaces("namespaces", ns_args, opts=k8s_opts)
     addons = Addons("addons", _addons_args(config, pools), opts=k8s_opts)
     if config.target == "aws":
-        contract = aws_contract(target, config, pools, [namespaces, addons])
+        if config.enable_cluster_autoscaler:
+            ClusterAutoscaler(
+                "cluster-autoscaler",
+                ClusterAutoscalerArgs(
+                    cluster_name=cluster_name_for(cloud_stack_name(config)),
+                    region=config.region,
+                    kubernetes_version=config.kubernetes_version,
+                ),
+                opts=k8s_opts,
+            )
+        contract = aws_contract(config, provider, brokers, bucket, repositories, pools,
+                                [*ready, namespaces, addons])  # fmt: skip
     else:
         contract = build_local_services(config, provider, pools, namespaces.resources)
         contract = replace(contract, depends_on=[*contract.depends_on, namespaces, addons])
     return contract
 
 
+def cloud_stack_name(config: StackConfig) -> str:
+    """The stack that owns the cluster: this one, or the kubernetes layer's cloud stack."""
+    if config.layer == "kubernetes":
+        return cloud_stack_file_name(config.cloud_stack)
+    return pulumi.get_stack()
+
+
 def build_stack(config: StackConfig) -> dict[str, Any]:
-    """Declare the whole platform for `config`; return the stack outputs."""
+    """Declare the platform (or one layer of it, infra/layers.py) for `config`; return the stack
+    outputs."""
     outputs: dict[str, Any] = {
         "target": config.target,
         "environment": config.environment,
-        "deploymentId": deployment_id(pulumi.get_project(), pulumi.get_stack()),
+        "layer": config.layer,
+        "deploymentId": deployment_id(pulumi.get_project(), cloud_stack_name(config)),
     }
     if config.target == "aws":
         outputs["region"] = config.region
+    if config.layer == "cloud":
+        outputs.update(aws_outputs(build_aws_target(config), config))
+        return outputs
     contract = build_platform(config, outputs)
     k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": contract.provider})
     workloads = Workloads("workloads", workloads_args(config, contract), opts=k8s_opts)

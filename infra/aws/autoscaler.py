@@ -1,4 +1,4 @@
-"""cluster-autoscaler: a pinned Helm release with its own Pod Identity role.
+"""cluster-autoscaler: a pinned Helm release, and its own Pod Identity role.
 
 Expander `priority,least-waste`: prefer spot pools (cheaper, for training) when several pools fit,
 then the one that wastes least; idle GPU nodes are removed after 10 minutes.
@@ -64,26 +64,37 @@ class ClusterAutoscalerArgs:
     cluster_name: str
     region: str
     kubernetes_version: str
-    nodegroup_arn_prefix: pulumi.Input[str]
+
+
+def autoscaler_role(
+    name: str,
+    cluster_name: str,
+    nodegroup_arn_prefix: pulumi.Input[str],
+    opts: pulumi.ResourceOptions | None = None,
+) -> WorkloadRole:
+    """The controller's Pod Identity role (the cloud layer declares it, infra/layers.py)."""
+    return WorkloadRole(
+        f"{name}-identity",
+        WorkloadRoleArgs(
+            cluster_name=cluster_name,
+            namespace=NAMESPACE,
+            service_account=SERVICE_ACCOUNT,
+            policy=pulumi.Output.from_input(nodegroup_arn_prefix).apply(
+                lambda prefix: autoscaler_policy(cluster_name, prefix)
+            ),
+        ),
+        opts=opts,
+    )
 
 
 class ClusterAutoscaler(pulumi.ComponentResource):
+    """The controller's Helm release; its role (`autoscaler_role`) must exist first: pass it, or
+    its Pod Identity association, in `opts.depends_on`."""
+
     def __init__(
         self, name: str, args: ClusterAutoscalerArgs, opts: pulumi.ResourceOptions | None = None
     ):
         super().__init__("ascent:aws:ClusterAutoscaler", name, None, opts)
-        self.role = WorkloadRole(
-            f"{name}-identity",
-            WorkloadRoleArgs(
-                cluster_name=args.cluster_name,
-                namespace=NAMESPACE,
-                service_account=SERVICE_ACCOUNT,
-                policy=pulumi.Output.from_input(args.nodegroup_arn_prefix).apply(
-                    lambda prefix: autoscaler_policy(args.cluster_name, prefix)
-                ),
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name="cluster-autoscaler",
@@ -93,6 +104,6 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             namespace=NAMESPACE,
             values=chart_values(args.cluster_name, args.region, args.kubernetes_version),
             atomic=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role]),
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.register_outputs({"roleArn": self.role.arn})
+        self.register_outputs({"release": self.release.name})

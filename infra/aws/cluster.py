@@ -122,6 +122,7 @@ class ClusterArgs:
     admin_arns: list[str]
     admin_deployer: bool = True  # also grant the identity running `pulumi up` (see module doc)
     log_retention_days: int = 90
+    kubernetes_provider: bool = True  # False in the cloud layer: it sends nothing to the API
 
 
 class Cluster(pulumi.ComponentResource):
@@ -234,6 +235,10 @@ class Cluster(pulumi.ComponentResource):
             self.eks.name, self.eks.endpoint, self.eks.certificate_authority.data
         ).apply(lambda a: kubeconfig(a[0], a[1], a[2], args.region))
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(config)
+        self.provider: k8s.Provider | None = None
+        if not args.kubernetes_provider:
+            self.register_outputs({"name": self.name, "endpoint": self.endpoint})
+            return
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,

@@ -56,6 +56,7 @@ class Network(pulumi.ComponentResource):
     vpc_id: pulumi.Output[str]
     public_subnet_ids: list[pulumi.Output[str]]
     private_subnet_ids: list[pulumi.Output[str]]
+    private_subnet_arns: list[pulumi.Output[str]]
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ascent:aws:Network", name, None, opts)
@@ -155,5 +156,6 @@ class Network(pulumi.ComponentResource):
         self.vpc_cidr = args.cidr
         self.public_subnet_ids = [s.id for s in public]
         self.private_subnet_ids = [s.id for s in private]
+        self.private_subnet_arns = [s.arn for s in private]
         self.private_route_table_ids = [rt.id for rt in private_rts]
         self.register_outputs({"vpcId": vpc.id, "privateSubnetIds": self.private_subnet_ids})

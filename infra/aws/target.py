@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from infra.aws.autoscaler import autoscaler_role
 from infra.aws.cluster import CLUSTER_ADDONS, NODE_ADDONS, Cluster, ClusterArgs, ManagedAddons
 from infra.aws.identity import (
     WorkloadRole,
@@ -36,6 +36,7 @@ from infra.aws.node_pools import (
     gpu_pool_args,
 )
 from infra.aws.registry import Registry, RegistryArgs
+from infra.aws.runner import SOURCE_PREFIX, DeployRunner, DeployRunnerArgs, parse_secrets
 from infra.aws.storage import ObjectStorage, ObjectStorageArgs
 from infra.config import MSK_MAX_AZS, StackConfig
 from infra.contract import (
@@ -48,6 +49,7 @@ from infra.contract import (
     PlatformContract,
     WorkloadIdentity,
 )
+from infra.layers import layer_digest
 from infra.names import TOPIC_ADMIN
 from infra.scheduling import LABEL_PREFIX
 from infra.tags import default_tags
@@ -73,6 +75,7 @@ class AwsTarget:
     kafka: Kafka
     roles: dict[str, WorkloadRole]
     ready: list[pulumi.Resource]  # Kubernetes objects wait for these (see module doc)
+    runner: DeployRunner | None = None  # the cloud layer's in-VPC deployer (infra/layers.py)
 
     @property
     def identity_bindings(self) -> list[pulumi.Resource]:
@@ -151,6 +154,7 @@ def build_aws_target(config: StackConfig) -> AwsTarget:
             subnet_ids=network.private_subnet_ids,
             public_access_cidrs=config.cluster_endpoint_public_cidrs,
             admin_arns=config.cluster_admin_arns,
+            kubernetes_provider=config.layer == "all",
         ),
         opts=opts,
     )
@@ -229,29 +233,42 @@ def build_aws_target(config: StackConfig) -> AwsTarget:
             ),
             opts=opts,
         )
-    if config.enable_cluster_autoscaler:
-        ClusterAutoscaler(
+    if config.enable_cluster_autoscaler:  # its chart is in the Kubernetes layer (infra/stack.py)
+        roles["cluster-autoscaler"] = autoscaler_role(
             "cluster-autoscaler",
-            ClusterAutoscalerArgs(
-                cluster_name=name,
-                region=config.region,
-                kubernetes_version=config.kubernetes_version,
-                nodegroup_arn_prefix=cluster.arn.apply(
-                    lambda arn: arn.replace(":cluster/", ":nodegroup/")
-                ),
-            ),
-            opts=pulumi.ResourceOptions(
-                providers={"aws": provider, "kubernetes": cluster.provider}, depends_on=[addons]
-            ),
+            name,
+            cluster.arn.apply(lambda arn: arn.replace(":cluster/", ":nodegroup/")),
+            opts,
         )
     ready: list[pulumi.Resource] = [addons, *pools.values()]
     target = AwsTarget(provider, network, cluster, pools, storage, registry, kafka, roles, ready)
     target.ready.extend(target.identity_bindings)
+    if config.layer == "cloud":
+        target.runner = DeployRunner(
+            "deploy-runner",
+            DeployRunnerArgs(
+                cluster_name=cluster.name,
+                cluster_arn=cluster.arn,
+                cluster_security_group_id=cluster.security_group_id,
+                vpc_id=network.vpc_id,
+                subnet_ids=network.private_subnet_ids,
+                subnet_arns=network.private_subnet_arns,
+                bucket_name=storage.bucket_name,
+                bucket_arn=storage.bucket_arn,
+                kms_key_arn=storage.kms_key_arn,
+                region=config.region,
+                secrets=parse_secrets(config.deploy_runner_secrets),
+                state_bucket=config.deploy_runner_state_bucket,
+            ),
+            opts=opts,
+        )
     return target
 
 
-def aws_outputs(target: AwsTarget) -> dict[str, object]:
-    return {
+def aws_outputs(target: AwsTarget, config: StackConfig) -> dict[str, object]:
+    """The stack outputs; a cloud layer's are what its kubernetes layer reads (infra/aws/
+    cloud_stack.py), with the digest of the config they came from and the runner."""
+    outputs: dict[str, object] = {
         "clusterName": target.cluster.name,
         "clusterEndpoint": target.cluster.endpoint,
         "kubeconfig": target.cluster.kubeconfig,
@@ -260,31 +277,50 @@ def aws_outputs(target: AwsTarget) -> dict[str, object]:
         "repositoryUrls": target.registry.repository_urls,
         "roleArns": {name: role.arn for name, role in target.roles.items()},
     }
+    if target.runner is not None:
+        outputs["layerDigest"] = layer_digest(config.model_dump(by_alias=True))
+        outputs["deployRunner"] = {
+            "project": target.runner.project_name,
+            "region": config.region,
+            "sourceBucket": target.storage.bucket_name,
+            "sourcePrefix": SOURCE_PREFIX,
+            "logGroup": target.runner.log_group_name,
+            "roleArn": target.runner.role_arn,
+        }
+    return outputs
 
 
-def aws_contract(target: AwsTarget, config: StackConfig, pools: list[GpuPoolInfo],
-                 depends_on: list[pulumi.Resource]) -> PlatformContract:  # fmt: skip
-    """What the Kubernetes layer gets from AWS: IAM everywhere, so no secrets to hand over.
+def aws_contract(
+    config: StackConfig,
+    provider: pulumi.ProviderResource,
+    bootstrap_brokers: pulumi.Input[str],
+    bucket_name: pulumi.Input[str],
+    repository_urls: dict[str, pulumi.Input[str]],
+    pools: list[GpuPoolInfo],
+    depends_on: list[pulumi.Resource],
+) -> PlatformContract:
+    """What the Kubernetes layer gets from AWS: IAM everywhere, so no secrets to hand over. The
+    values come from this stack's resources (layer all) or the cloud stack's outputs.
 
     `pools` (the target-independent view of `config.gpu_pools`) are replaced by what their EKS
     nodes really carry (`aws_gpu_pool_info`): a pool mixing GPU models has no `gpu-model` label,
-    a Bottlerocket pool is `device_plugin_builtin`. The workloads wait for `depends_on` and every
-    Pod Identity association."""
+    a Bottlerocket pool is `device_plugin_builtin`. The workloads wait for `depends_on` (in layer
+    all, every Pod Identity association with it)."""
     by_name = {p.name: aws_gpu_pool_info(p) for p in config.gpu_pools}
     return PlatformContract(
         target="aws",
-        provider=target.cluster.provider,
+        provider=provider,
         kubernetes_version=config.kubernetes_version,
         kafka=KafkaAccess(
-            bootstrap_servers=target.kafka.bootstrap_brokers,
+            bootstrap_servers=bootstrap_brokers,
             auth="aws-iam",
             partitions=config.scorer_max_replicas,
         ),
         object_store=ObjectStoreAccess(
-            bucket=target.storage.bucket_name, credentials="pod-identity", region=config.region
+            bucket=bucket_name, credentials="pod-identity", region=config.region
         ),
-        images=dict(target.registry.repository_urls),
+        images=dict(repository_urls),
         gpu_pools=[by_name.get(p.name, p) for p in pools],
         service_accounts={**WORKLOADS, TOPIC_ADMIN.name: TOPIC_ADMIN},
-        depends_on=[*depends_on, *target.identity_bindings],
+        depends_on=list(depends_on),
     )

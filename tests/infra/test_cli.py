@@ -68,7 +68,9 @@ def test_invalid_config_is_one_line_naming_every_key_without_traceback(tmp_path)
         assert key in lines[0]
 
 
-PLAN_KEYS = {"stack", "resources", "components", "countsByType", "outputs", "policy", "cost"}
+PLAN_KEYS = {
+    "stack", "resources", "layers", "components", "countsByType", "outputs", "policy", "cost"
+}  # fmt: skip
 POLICY_KEYS = {
     "mandatoryViolations", "advisoryViolations", "rules", "violations", "config",
     "enforcementOverrides",
@@ -223,7 +225,7 @@ def test_train_without_a_template_is_one_line_and_exit_1(capsys, cluster):
 
 def test_train_refuses_another_stacks_cluster_and_unknown_stacks(capsys, cluster):
     assert main(["train", "--stack", "aws-dev"]) == 1  # the cluster holds local's template
-    assert "declared by stack 'local', not 'aws-dev'" in capsys.readouterr().err
+    assert "declared by stack 'local', not 'aws-dev-k8s'" in capsys.readouterr().err
     assert main(["train", "--stack", "staging"]) == 2
     assert "unknown stack 'staging'" in capsys.readouterr().err
     with pytest.raises(SystemExit):

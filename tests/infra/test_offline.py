@@ -33,8 +33,10 @@ def test_every_stack_runs_and_exports(inventories, stack):
     assert inv.outputs["target"] == ("local" if stack == "local" else "aws")
     assert inv.outputs["deploymentId"] == deployment_id("ascent", stack)
     assert inv.resources, "the program declared nothing"
-    for res in inv.resources:
-        assert res.type and res.name and res.urn.startswith(f"urn:pulumi:{stack}::ascent::")
+    for run in inv.layers.values() or [inv]:  # a split stack: each layer is its own stack
+        assert run.stack in (stack, f"{stack}-k8s")
+        for res in run.resources:
+            assert res.type and res.name and res.urn.startswith(f"urn:pulumi:{run.stack}::ascent::")
 
 
 def test_aws_provider_carries_region_and_default_tags(inventories):
@@ -66,5 +68,5 @@ def test_invalid_config_fails_before_any_resource(tmp_path):
 
 
 def test_unknown_stack_names_the_known_ones():
-    with pytest.raises(StackNotFound, match="aws-dev, aws-prod, local"):
+    with pytest.raises(StackNotFound, match="aws-dev, aws-dev-k8s, aws-prod, aws-prod-k8s, local"):
         run_program("staging")

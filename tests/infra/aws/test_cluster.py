@@ -16,13 +16,15 @@ from infra.offline import MOCK_ACCOUNT
 ADMIN = "arn:aws:iam::111122223333:role/platform-admin"
 SRE = ADMIN.replace("platform", "sre")
 DEPLOYER = f"arn:aws:iam::{MOCK_ACCOUNT}:user/ci"  # the caller identity the offline mocks report
+RUNNER = f"arn:aws:iam::{MOCK_ACCOUNT}:role/deploy-runner-role-mock"  # a cloud layer's deployer
 ENTRY = "aws:eks/accessEntry:AccessEntry"
 ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
 
 
 def _entries(inv) -> dict[str, str]:
-    """principal ARN -> logical name of its access entry (each principal at most once)."""
-    entries = inv.of_type(ENTRY)
+    """principal ARN -> logical name of its access entry (each principal at most once), but the
+    deploy runner's (tests/infra/aws/test_runner.py)."""
+    entries = [e for e in inv.of_type(ENTRY) if e.name != "deploy-runner-access"]
     arns = [e.inputs["principalArn"] for e in entries]
     assert len(arns) == len(set(arns)), f"a principal has two access entries: {arns}"
     return {e.inputs["principalArn"]: e.name for e in entries}
@@ -39,10 +41,15 @@ def test_prod_endpoint_is_private_only(inventories):
     assert "publicAccessCidrs" not in vpc
 
 
-def test_dev_endpoint_is_public_only_to_configured_cidrs(inventories):
+def test_dev_endpoint_is_private_unless_cidrs_are_configured(inventories, run_stack):
+    """Issue 17: aws-dev shipped 203.0.113.0/24 (a documentation range) as its only public
+    CIDR; it is private now and deployed by its runner like prod."""
     vpc = _eks(inventories["aws-dev"])["vpcConfig"]
+    assert (vpc["endpointPrivateAccess"], vpc["endpointPublicAccess"]) == (True, False)
+    vpn = "198.51.100.0/24"
+    vpc = _eks(run_stack("aws-dev", clusterEndpointPublicCidrs=[vpn]))["vpcConfig"]
     assert (vpc["endpointPrivateAccess"], vpc["endpointPublicAccess"]) == (True, True)
-    assert vpc["publicAccessCidrs"] == ["203.0.113.0/24"]
+    assert vpc["publicAccessCidrs"] == [vpn]
 
 
 @pytest.mark.parametrize("stack", ["aws-dev", "aws-prod"])
@@ -84,7 +91,7 @@ def test_nodes_wait_for_the_cluster_and_the_cni(inventories):
 def test_extra_admins_get_access_entries(run_stack):
     inv = run_stack("aws-dev", clusterAdminArns=[ADMIN, SRE])
     assert sorted(_entries(inv)) == sorted([ADMIN, SRE, DEPLOYER])
-    assocs = inv.of_type(ASSOCIATION)
+    assocs = [a for a in inv.of_type(ASSOCIATION) if a.name != "deploy-runner-access"]
     assert sorted(a.inputs["principalArn"] for a in assocs) == sorted([ADMIN, SRE, DEPLOYER])
     for assoc in assocs:
         assert assoc.inputs["policyArn"].endswith("AmazonEKSClusterAdminPolicy")
@@ -106,7 +113,7 @@ def test_a_deployer_listed_in_cluster_admin_arns_gets_one_entry(run_stack, inven
     assert _eks(inv)["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is False
     entries = _entries(inv)
     assert sorted(entries) == sorted([DEPLOYER, ADMIN])
-    assert len(inv.of_type(ASSOCIATION)) == 2
+    assert len(inv.of_type(ASSOCIATION)) == 3  # and the deploy runner's
     # listing the deployer later renames (replaces) nothing
     assert entries[DEPLOYER] == _entries(inventories["aws-dev"])[DEPLOYER]
 
@@ -137,7 +144,7 @@ def test_the_creator_flag_never_replaces_an_existing_cluster(run_with_options):
 
 
 def test_the_kubernetes_provider_waits_for_every_admin_access(run_stack):
-    inv = run_stack("aws-dev", clusterAdminArns=[ADMIN])
+    inv = run_stack("aws-dev", layer="all", clusterAdminArns=[ADMIN])
     provider = inv.named("cluster-k8s")
     assocs = inv.of_type(ASSOCIATION)
     assert len(assocs) == 2

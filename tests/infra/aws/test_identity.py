@@ -109,6 +109,7 @@ def test_each_workload_has_a_bound_role_with_a_least_privilege_policy(inventorie
             "pods.eks.amazonaws.com",
             "eks.amazonaws.com",
             "ec2.amazonaws.com",
+            "codebuild.amazonaws.com",  # the deploy runner (a cloud layer's)
         }
         if trust["Principal"]["Service"] == "pods.eks.amazonaws.com":
             tags = trust["Condition"]["StringEquals"]

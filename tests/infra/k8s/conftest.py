@@ -22,6 +22,11 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+def declaring_stack(inv: Inventory) -> str:
+    """The stack that declared the Kubernetes objects: a split stack's kubernetes layer."""
+    return next((name for name in inv.layers if name.endswith("-k8s")), inv.stack)
+
+
 @pytest.fixture(scope="session")
 def variants(run_stack) -> dict[str, Inventory]:
     """Shipped stacks with the options the shipped files leave off, run once per session."""

@@ -16,6 +16,7 @@ from infra.contract import NS_TRAINING
 from infra.k8s.render import manifest
 from infra.offline import Inventory
 from infra.train import Runs, TrainError, job_from_template, run_name, status_line
+from tests.infra.k8s.conftest import declaring_stack
 from tests.infra.k8s.fake_batch import FakeBatch, job_status
 
 RUN = "trainer-20261201-120000"
@@ -47,7 +48,7 @@ def test_the_run_is_the_templates_job_under_its_own_name(inventories, stack):
     assert job["spec"] == template["spec"]["jobTemplate"]["spec"]  # the program's builder's
     assert job["metadata"]["labels"] == template["spec"]["jobTemplate"]["metadata"]["labels"]
     assert job["metadata"]["annotations"] == {
-        "ascent.dev/stack": stack,
+        "ascent.dev/stack": declaring_stack(inventories[stack]),
         "cronjob.kubernetes.io/instantiate": "manual",
     }
     # no owner reference: replacing or deleting the template must not delete a running run
@@ -90,7 +91,7 @@ def test_submit_then_follow_to_success(inventories):
         job_status(succeeded=1, conditions=[("SuccessCriteriaMet", "CompletionsReached")]),
         job_status(succeeded=1, conditions=[("Complete", "CompletionsReached")]),
     )
-    runs = Runs(fake, "aws-prod")
+    runs = Runs(fake, "aws-prod-k8s")
     name = runs.submit(job_from_template(runs.template(), RUN))
     assert name == RUN and (NS_TRAINING, RUN) in fake.jobs
     out, sleeps = io.StringIO(), []
@@ -151,8 +152,8 @@ def test_a_missing_template_says_to_run_pulumi_up():
 
 
 def test_another_stacks_template_is_refused(inventories):
-    runs = Runs(fake_with(template_of(inventories["aws-dev"])), "aws-prod")
-    with pytest.raises(TrainError, match="declared by stack 'aws-dev', not 'aws-prod'"):
+    runs = Runs(fake_with(template_of(inventories["aws-dev"])), "aws-prod-k8s")
+    with pytest.raises(TrainError, match="declared by stack 'aws-dev-k8s', not 'aws-prod-k8s'"):
         runs.template()
 
 

@@ -14,7 +14,7 @@ from infra.contract import GROUP_SCORER, NS_SERVING, NS_TRAINING, TOPIC_TRANSACT
 from infra.k8s.render import manifest
 from infra.k8s.training import RUNNERS_GROUP
 from infra.offline import Inventory, stack_config
-from tests.infra.k8s.conftest import DIGEST, VARIANTS
+from tests.infra.k8s.conftest import DIGEST, VARIANTS, declaring_stack
 
 STACKS = ("local", "aws-dev", "aws-prod")
 GPU = "nvidia.com/gpu"
@@ -148,12 +148,14 @@ def test_no_training_job_is_declared_only_its_template(inventories, variants, wh
     assert inv.of_type("kubernetes:core/v1:Pod") == []
     (template,) = inv.of_type("kubernetes:batch/v1:CronJob")
     spec = manifest(template)["spec"]
-    stack, overrides = VARIANTS.get(where, (where, {}))
+    _, overrides = VARIANTS.get(where, (where, {}))
     schedule = overrides.get("trainingSchedule", "")
     assert spec["suspend"] is (not schedule)
     if schedule:
         assert spec["schedule"] == schedule
-    assert manifest(template)["metadata"]["annotations"] == {"ascent.dev/stack": stack}
+    assert manifest(template)["metadata"]["annotations"] == {
+        "ascent.dev/stack": declaring_stack(inv)
+    }
 
 
 @pytest.mark.parametrize("stack", STACKS)
