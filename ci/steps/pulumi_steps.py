@@ -2,12 +2,18 @@
 with the policy pack and the image config CI sets; `deploy` then smoke-tests and, if that fails,
 re-deploys the previous image config.
 
+A split AWS stack (infra/layers.py): the cloud layer runs here (AWS APIs only; no images, no
+smoke); the kubernetes layer needs the private API endpoint, so from anywhere but its runner the
+step uploads this checkout (with the release record) and runs itself there (ci/runner.py),
+streaming the log; on the runner it reads the kubeconfig from the cloud stack for the smoke test.
+
 Setting config writes it into `Pulumi.<stack>.yaml` of the checkout, as `pulumi config set` does.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Callable, Iterable, Mapping
@@ -23,6 +29,9 @@ from ci.shell import ROOT, StepFailed, say, tool
 
 POLICY_PACKS = [str(ROOT / "policies")]
 TAG, DIGESTS, REGISTRY = "ascent:imageTag", "ascent:imageDigests", "ascent:imageRegistry"
+RUNNER_PASSED_ENV = ("PULUMI_BACKEND_URL",)
+"""Passed to the runner as they are here (plain text); secrets reach it from Secrets Manager
+(`deployRunnerSecrets`), never through the build's parameters."""
 IMAGE_KEYS = (TAG, DIGESTS, REGISTRY)
 
 
@@ -127,9 +136,69 @@ def plan_compare(step: str, stack: str, base: Path) -> str | None:
     return proc.stdout
 
 
+def stack_layer(stack_name: str) -> tuple[str, str]:
+    """(layer, cloud stack) of a stack, from its file (infra/layers.py)."""
+    from infra.config import parse_config
+    from infra.offline import stack_config
+
+    config = parse_config(stack_config(stack_name, ROOT))
+    return config.layer, config.cloud_stack
+
+
+def on_runner() -> bool:
+    """Whether this is the deploy runner (its project sets ASCENT_RUNNER)."""
+    return bool(os.environ.get("ASCENT_RUNNER"))
+
+
+def cloud_outputs(step: str, cloud_stack: str) -> dict[str, Any]:
+    outputs = open_stack(step, cloud_stack).outputs()
+    return {name: out.value for name, out in outputs.items()}
+
+
+def run_on_runner(
+    step: str, stack_name: str, cloud_stack: str, out: Path, poll_s: float = 5.0
+) -> int:
+    """Run `python -m ci <step> --stack <stack_name>` on the cloud stack's deploy runner (AWS
+    endpoints as boto3 finds them: `AWS_ENDPOINT_URL` points them elsewhere)."""
+    from ci import runner
+
+    target = runner.runner_target(step, cloud_outputs(step, cloud_stack))
+    # the runner reads the records where `python -m ci` does by default: .ci-out in its checkout
+    staged = ROOT / ".ci-out"
+    extra = []
+    for name in (RELEASE_RECORD, BUILD_RECORD):
+        if (out / name).is_file():
+            if out.resolve() != staged.resolve():
+                staged.mkdir(exist_ok=True)
+                shutil.copyfile(out / name, staged / name)
+            extra.append(staged / name)
+    archive = runner.source_archive(step, ROOT, out / "runner-source.zip", extra)
+    env = {"ASCENT_STEP": step, "ASCENT_STACK": stack_name}
+    env.update({k: os.environ[k] for k in RUNNER_PASSED_ENV if os.environ.get(k)})
+    say(step, f"{stack_name} is a kubernetes layer behind a private endpoint: running on "
+        f"{target.project} (CodeBuild, in the VPC)")  # fmt: skip
+    return runner.run_remote(step, target, archive, env, poll_s=poll_s)
+
+
+def kubeconfig_from_cloud(step: str, cloud_stack: str, out: Path) -> str:
+    """Write the cloud stack's kubeconfig (it authenticates with `aws eks get-token`) for the
+    smoke test; return its path."""
+    config = cloud_outputs(step, cloud_stack).get("kubeconfig")
+    if not config:
+        raise StepFailed(step, f"cloud stack {cloud_stack} exports no kubeconfig")
+    path = out / "kubeconfig"
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(str(config))
+    path.chmod(0o600)
+    return str(path)
+
+
 def preview(stack_name: str, out: Path, compare_base: Path | None = None) -> int:
     step = "preview"
     require_cli(step)
+    layer, cloud_stack = stack_layer(stack_name)
+    if layer == "kubernetes" and not on_runner():
+        return run_on_runner(step, stack_name, cloud_stack, out)
     values = image_config(images_record(step, out), declared_keys())
     stack = open_stack(step, stack_name)
     apply_config(step, stack, values)
@@ -178,7 +247,14 @@ def deploy(stack_name: str, out: Path, context: str | None, smoke_timeout_s: flo
 
     step = "deploy"
     require_cli(step)
+    layer, cloud_stack = stack_layer(stack_name)
+    if layer == "cloud":  # AWS APIs only: no images to set, nothing in the cluster to smoke
+        return deploy_cloud_layer(step, stack_name, out)
+    if layer == "kubernetes" and not on_runner():
+        return run_on_runner(step, stack_name, cloud_stack, out)
     values = image_config(read_record(step, out / RELEASE_RECORD, "push"), declared_keys())
+    if layer == "kubernetes" and context is None:
+        os.environ["KUBECONFIG"] = kubeconfig_from_cloud(step, cloud_stack, out)
     cluster = smoke.connect(step, context)
     stack = open_stack(step, stack_name)
     previous = previous_image_config(stack.history(page_size=20))
@@ -186,3 +262,18 @@ def deploy(stack_name: str, out: Path, context: str | None, smoke_timeout_s: flo
     return up_with_rollback(
         step, stack, values, previous, lambda: smoke.smoke(cluster, smoke_timeout_s), configs
     )
+
+
+def deploy_cloud_layer(step: str, stack_name: str, out: Path) -> int:
+    """`pulumi up` of a cloud layer, then what comes next (its kubernetes layer, on the runner)."""
+    stack = open_stack(step, stack_name)
+    configs = write_policy_config(stack_name, out)
+    say(step, f"pulumi up --stack {stack_name} --policy-pack policies (cloud layer)")
+    stack.up(on_output=print, policy_packs=POLICY_PACKS, policy_pack_configs=configs)
+    from infra.offline import linked_stacks
+
+    runner = stack.outputs().get("deployRunner")
+    for layer in linked_stacks(stack_name, ROOT) if runner is not None else []:
+        say(step, f"deploy runner {runner.value['project']} ready; next: `python -m ci push "
+            f"--stack {stack_name}`, then `python -m ci deploy --stack {layer}`")  # fmt: skip
+    return 0
