@@ -87,7 +87,8 @@ def test_scan_fails_on_the_image_running_as_root_with_a_secret(built, ci_env):
     assert [f[1] for f in findings] == ["rooted:", "rooted:"]
     assert "runs as root (no USER)" in proc.stdout
     assert "DB_PASSWORD" in proc.stdout
-    assert "no CVE scan: Trivy/Grype are not installed" in proc.stdout
+    assert "could not scan for CVEs: Trivy is not installed" in proc.stdout
+    assert "pass --allow-offline to accept that" in proc.stdout
 
 
 def test_push_records_digest_then_pull_by_digest_and_run(built, ci_env, engine: Engine):

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install a pinned CLI release, checked against the checksums its release publishes, instead of
+# `curl | sh`. Usage: scripts/install-release.sh pulumi|trivy VERSION [DEST (default ~/.local/bin)]
+set -euo pipefail
+tool=${1:?pulumi or trivy}; version=${2:?version, e.g. 3.272.0}; dest=${3:-$HOME/.local/bin}
+case "$tool" in
+  pulumi)
+    base="https://github.com/pulumi/pulumi/releases/download/v${version}"
+    archive="pulumi-v${version}-linux-x64.tar.gz"; sums="pulumi-${version}-checksums.txt";;
+  trivy)
+    base="https://github.com/aquasecurity/trivy/releases/download/v${version}"
+    archive="trivy_${version}_Linux-64bit.tar.gz"; sums="trivy_${version}_checksums.txt";;
+  *) echo "install-release.sh: unknown tool $tool (pulumi or trivy)" >&2; exit 2;;
+esac
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+curl -fsSLo "$work/$archive" "$base/$archive"
+curl -fsSLo "$work/sums.txt" "$base/$sums"
+(cd "$work" && grep " ${archive}\$" sums.txt | sha256sum -c -)
+mkdir -p "$dest"
+if [ "$tool" = pulumi ]; then
+  tar -xzf "$work/$archive" -C "$work" && cp "$work"/pulumi/pulumi* "$dest/"
+else
+  tar -xzf "$work/$archive" -C "$dest" trivy
+fi
+echo "installed $tool $version in $dest (checksum verified)"
