@@ -45,6 +45,12 @@ def cmd_push(args: argparse.Namespace) -> int:
     return push(args.out, args.registry, args.stack)
 
 
+def cmd_promote(args: argparse.Namespace) -> int:
+    from ci.steps.promote import promote
+
+    return promote(args.out, args.to_registry, args.stack, args.from_stack)
+
+
 def cmd_preview(args: argparse.Namespace) -> int:
     from ci.steps.pulumi_steps import preview
 
@@ -103,6 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--registry", help="e.g. 127.0.0.1:5000/ascent (or ASCENT_REGISTRY)")
     push.add_argument("--stack", help="push to this stack's registry (its ECR on AWS)")
     push.set_defaults(func=cmd_push)
+
+    promote = sub.add_parser(
+        "promote", help="copy the released images by digest to another registry (skopeo)"
+    )
+    promote.add_argument("--to-registry", help="e.g. 123.dkr.ecr.us-east-1.amazonaws.com/x")
+    promote.add_argument("--stack", help="promote into this stack's registry (its ECR on AWS)")
+    promote.add_argument(
+        "--from-stack", help="promote what this stack runs (its ascent:images), not release.json"
+    )
+    promote.set_defaults(func=cmd_promote)
 
     preview = sub.add_parser("preview", help="pulumi preview with the policy pack")
     preview.add_argument("--stack", required=True)

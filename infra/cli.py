@@ -181,7 +181,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         runs = Runs(connect(context), declaring)
         template = runs.template()
         pinned = (f":{config.image_tag}", f"@{config.image_tag}")
-        stale = [i for i in template_images(template) if not i.endswith(pinned)]
+        digests = set(config.pinned_images.values())  # `images` wins over imageTag
+        stale = [
+            i for i in template_images(template) if i not in digests and not i.endswith(pinned)
+        ]
         if stale:
             note = f"the cluster's template runs {', '.join(stale)}, not imageTag"
             print(f"ascent train: note: {note} {config.image_tag}: run `pulumi up` to update it",

@@ -33,6 +33,7 @@ from pydantic.alias_generators import to_camel
 
 from infra.catalog import gpu_count, gpu_family
 from infra.layers import Layer
+from infra.names import IMAGES
 from policies.prices import aws_regions
 
 NAMESPACE = "ascent"
@@ -47,6 +48,10 @@ MSK_MAX_AZS = 3  # a provisioned MSK cluster takes two or three client subnets
 _ADMIN_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$")
 _IMAGE_TAG = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|sha256:[a-f0-9]{64})$")
+_PINNED_IMAGE = re.compile(r"^[a-z][a-z0-9-]*=[a-z0-9.:/_-]+@sha256:[a-f0-9]{64}$")
+_PINNED_IMAGE_HELP = (
+    "NAME=REPOSITORY@sha256:<64 hex>, e.g. inference=reg/ascent/inference@sha256:..."
+)
 _STACK_REF = re.compile(r"^([A-Za-z0-9_.-]+/){0,2}[A-Za-z0-9_.-]+$")
 _RUNNER_SECRET = re.compile(
     r"^[A-Z_][A-Z0-9_]*=arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$"
@@ -273,6 +278,7 @@ class StackConfig(_Model):
     image_registry: str = "localhost:5001/ascent"
     # Images
     image_tag: Annotated[str, _pattern(_IMAGE_TAG, "a Docker tag or sha256 digest")] = "0.1.0"
+    images: list[Annotated[str, _pattern(_PINNED_IMAGE, _PINNED_IMAGE_HELP)]] = []
     # Add-ons
     enable_metrics_server: bool = True
     enable_keda: bool = True
@@ -408,6 +414,22 @@ class StackConfig(_Model):
         if value == "latest":
             raise ValueError("must pin an image: `latest` is refused (use the commit SHA)")
         return value
+
+    @field_validator("images")
+    @classmethod
+    def _image_names(cls, value: list[str]) -> list[str]:
+        names = [line.split("=", 1)[0] for line in value]
+        unknown = sorted(set(names) - set(IMAGES))
+        if unknown:
+            raise ValueError(f"unknown image(s) {', '.join(unknown)}; images: {', '.join(IMAGES)}")
+        if len(names) != len(set(names)):
+            raise ValueError("names each image once")
+        return value
+
+    @property
+    def pinned_images(self) -> dict[str, str]:
+        """`images` as {name: repository@digest}: what the workloads run, whatever `imageTag`."""
+        return dict(line.split("=", 1) for line in self.images)
 
     @field_validator("training_schedule")
     @classmethod

@@ -126,5 +126,16 @@ class PlatformContract:
     # started before its association exists gets no AWS credentials)
     depends_on: list[pulumi.Resource] = field(default_factory=list)
 
+    # image name -> repository@sha256:... from `ascent:images`: run exactly that, not the tag
+    pinned_images: dict[str, str] = field(default_factory=dict)
+
     def pools(self, purpose: str) -> list[GpuPoolInfo]:
         return [p for p in self.gpu_pools if p.purpose == purpose]
+
+    def image(self, name: str, tag: str) -> pulumi.Output[str]:
+        """What a workload's container runs: the pinned digest, else `images[name]:tag`."""
+        from infra.k8s.pods import image_ref
+
+        if name in self.pinned_images:
+            return pulumi.Output.from_input(self.pinned_images[name])
+        return image_ref(self.images[name], tag)

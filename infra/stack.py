@@ -114,7 +114,7 @@ def build_stack(config: StackConfig) -> dict[str, Any]:
     if config.layer == "cloud":
         outputs.update(aws_outputs(build_aws_target(config), config))
         return outputs
-    contract = build_platform(config, outputs)
+    contract = replace(build_platform(config, outputs), pinned_images=config.pinned_images)
     k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": contract.provider})
     workloads = Workloads("workloads", workloads_args(config, contract), opts=k8s_opts)
     outputs["workloads"] = workloads.summary

@@ -28,11 +28,11 @@ from ci.registry import ECR
 from ci.shell import ROOT, StepFailed, say, tool
 
 POLICY_PACKS = [str(ROOT / "policies")]
-TAG, DIGESTS, REGISTRY = "ascent:imageTag", "ascent:imageDigests", "ascent:imageRegistry"
+TAG, IMAGES, REGISTRY = "ascent:imageTag", "ascent:images", "ascent:imageRegistry"
 RUNNER_PASSED_ENV = ("PULUMI_BACKEND_URL",)
 """Passed to the runner as they are here (plain text); secrets reach it from Secrets Manager
 (`deployRunnerSecrets`), never through the build's parameters."""
-IMAGE_KEYS = (TAG, DIGESTS, REGISTRY)
+IMAGE_KEYS = (TAG, IMAGES, REGISTRY)
 
 
 def write_policy_config(stack_name: str, out: Path) -> list[str]:
@@ -63,15 +63,17 @@ def declared_keys(root: Path = ROOT) -> set[str]:
 
 
 def image_config(record: Mapping[str, Any], declared: set[str]) -> dict[str, str]:
-    """Stack config for a build (tag only) or release record (registry and digests too).
+    """Stack config for a build (tag only) or release record: then `images`, each image as the
+    `repository@sha256:` it was pushed (or promoted) as, which the program runs whatever the tag.
 
-    Digests are set only once the project declares `imageDigests`: the program's config is
-    strict and refuses undeclared keys. ECR registries come from the stack itself.
+    Keys are set only if the project declares them: the program's config is strict and refuses
+    undeclared keys. ECR registries come from the stack itself.
     """
     values = {TAG: str(record["tag"])}
-    digests = {n: i["digest"] for n, i in record["images"].items() if "digest" in i}
-    if digests and DIGESTS in declared:
-        values[DIGESTS] = json.dumps(digests, sort_keys=True)
+    pinned = sorted(f"{n}={i['repository']}@{i['digest']}" for n, i in record["images"].items()
+                    if i.get("digest") and i.get("repository"))  # fmt: skip
+    if pinned and IMAGES in declared:
+        values[IMAGES] = json.dumps(pinned)
     registry = record.get("registry")
     if registry and not ECR.match(registry):
         values[REGISTRY] = registry

@@ -35,7 +35,6 @@ from infra.k8s.pods import (
     deployment,
     env,
     gpu_placement,
-    image_ref,
     plain,
     resources,
     restricted_pod,
@@ -117,7 +116,7 @@ def inference_pod(args: InferenceArgs) -> dict[str, Any]:
     labels = app_labels(NAME, "serving")
     container = {
         "name": NAME,
-        "image": image_ref(contract.images["inference"], args.image_tag),
+        "image": contract.image("inference", args.image_tag),
         "imagePullPolicy": "IfNotPresent",
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
         "env": env(

@@ -34,7 +34,6 @@ from infra.k8s.pods import (
     container_security,
     deployment,
     env,
-    image_ref,
     kafka_ca,
     plain,
     resources,
@@ -123,7 +122,7 @@ def scorer_pod(args: ScorerArgs) -> dict[str, Any]:
     ca_volumes, ca_mounts = kafka_ca(contract, NS_SERVING)
     container = {
         "name": NAME,
-        "image": image_ref(contract.images["inference"], args.image_tag),
+        "image": contract.image("inference", args.image_tag),
         "imagePullPolicy": "IfNotPresent",
         "args": ["workloads.inference.scorer"],
         "env": env(contract, "scorer", SCORER_THREADS=1, SCORER_HEARTBEAT_FILE=HEARTBEAT),

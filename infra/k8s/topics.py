@@ -21,7 +21,6 @@ from infra.k8s.pods import (
     app_labels,
     container_security,
     env,
-    image_ref,
     plain,
     resources,
     restricted_pod,
@@ -49,7 +48,7 @@ def job_spec(args: TopicsArgs) -> dict:
     volumes, mounts = scratch_volumes()  # /tmp: the root filesystem is read-only
     container = {
         "name": "topics",
-        "image": image_ref(contract.images["inference"], args.image_tag),
+        "image": contract.image("inference", args.image_tag),
         "args": ["workloads.topics", "--partitions", str(contract.kafka.partitions)],
         "env": env(contract, TOPIC_ADMIN.name),
         "resources": resources("100m", "256Mi", "500m"),

@@ -40,7 +40,6 @@ from infra.k8s.pods import (
     container_security,
     env,
     gpu_placement,
-    image_ref,
     kafka_ca,
     plain,
     resources,
@@ -123,7 +122,7 @@ def training_pod(args: TrainingArgs) -> dict[str, Any]:
     multi = args.nodes > 1
     container = {
         "name": CONTAINER,
-        "image": image_ref(contract.images["training"], args.image_tag),
+        "image": contract.image("training", args.image_tag),
         "imagePullPolicy": "IfNotPresent",
         "args": list(args.args),
         "env": env(contract, "trainer", NPROC_PER_NODE=max(gpus, 1))

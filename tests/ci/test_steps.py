@@ -19,6 +19,7 @@ from ci.steps import pulumi_steps, smoke
 from ci.steps.lint import check_ci_files
 from ci.steps.push import digest_of
 from ci.steps.scan import HIGH, MEDIUM, config_findings
+from infra.config import parse_config
 from tests.ci.conftest import ROOT, run_ci
 
 DIGEST = "sha256:" + "ab" * 32
@@ -77,20 +78,26 @@ def test_stack_config_for_a_release():
     release = {
         "registry": "127.0.0.1:5000/ascent",
         "tag": SHA,
-        "images": {"training": {"digest": DIGEST}, "inference": {"digest": DIGEST}},
+        "images": {
+            name: {"repository": f"127.0.0.1:5000/ascent/{name}", "digest": DIGEST}
+            for name in ("training", "inference")
+        },
     }
     declared = pulumi_steps.declared_keys()
-    assert "ascent:imageTag" in declared
+    assert {"ascent:imageTag", "ascent:images"} <= declared
+    pinned = [f"{n}=127.0.0.1:5000/ascent/{n}@{DIGEST}" for n in ("inference", "training")]
     assert pulumi_steps.image_config(release, declared) == {
         "ascent:imageTag": SHA,
+        "ascent:images": json.dumps(pinned),
         "ascent:imageRegistry": "127.0.0.1:5000/ascent",
     }
     ecr = {**release, "registry": registry.ecr_registry("123456789012", "us-east-1", "aws-dev")}
-    config = pulumi_steps.image_config(ecr, declared | {"ascent:imageDigests"})
-    assert config == {
-        "ascent:imageTag": SHA,
-        "ascent:imageDigests": json.dumps({"inference": DIGEST, "training": DIGEST}),
-    }
+    config = pulumi_steps.image_config(ecr, declared)
+    assert set(config) == {"ascent:imageTag", "ascent:images"}  # ECR: the stack's own registry
+    # the program takes exactly these as its config, and runs those digests
+    parsed = parse_config({"ascent:images": config["ascent:images"]})
+    assert parsed.pinned_images == {n: f"127.0.0.1:5000/ascent/{n}@{DIGEST}" for n in
+                                    ("inference", "training")}  # fmt: skip
 
 
 def test_previous_image_config_is_the_last_successful_update():
@@ -203,7 +210,7 @@ class RecordingStack:
         self.deployed.append(dict(self.config))
 
 
-NEW = {"ascent:imageTag": "new", "ascent:imageDigests": "{}"}
+NEW = {"ascent:imageTag": "new", "ascent:images": "[]"}
 CONFIGS = ["/out/policy-config.aws-dev.json"]
 
 
