@@ -214,6 +214,6 @@ def run_remote(
     where = ""
     if failed:
         why = "; ".join(c["message"] for c in failed.get("contexts", []) if c.get("message"))
-        where = f" in {failed['phaseType']}" + (f": {why}" if why else "")
+        where = f" in {failed['phaseType']}" + ("")
     say(step, f"build {build_id} {status}{where}")
     return 1

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from ci import pull_request, revision
+from ci import plans, pull_request, revision
 from ci.images import BUILD_RECORD, RELEASE_RECORD, read_record
 from ci.registry import ECR
 from ci.shell import ROOT, StepFailed, say, tool
@@ -207,9 +207,12 @@ def preview(stack_name: str, out: Path, compare_base: Path | None = None) -> int
     configs = write_policy_config(stack_name, out)
     say(step, f"pulumi preview --stack {stack_name} --policy-pack policies "
         f"--policy-pack-config {configs[0]}")  # fmt: skip
-    stack.preview(
-        on_output=print, policy_packs=POLICY_PACKS, policy_pack_configs=configs, diff=True
-    )
+    base = plans.last_version(stack.history(page_size=1))
+    plan = plans.plan_path(out, stack_name)
+    stack.preview(on_output=print, policy_packs=POLICY_PACKS, policy_pack_configs=configs,
+                  diff=True, plan=str(plan))  # fmt: skip
+    plans.record_base(out, stack_name, base, revision.current(step).sha)
+    say(step, f"plan saved to {plan} (against update {base}); `deploy` applies exactly it")
     if compare_base is not None:
         markdown = plan_compare(step, stack_name, compare_base)
         if markdown is not None:
@@ -225,22 +228,32 @@ def up_with_rollback(
     previous: dict[str, str] | None,
     smoke_test: Callable[[], int],
     policy_configs: list[str],
+    plan: Path | None = None,
 ) -> int:
-    """`pulumi up` with `values`; if the smoke test fails, `pulumi up` again with `previous`."""
+    """`pulumi up` with `values` (exactly `plan`, if one was saved); if `up` fails or the smoke
+    test fails, `pulumi up` again with `previous`, and say what was rolled back."""
     apply_config(step, stack, values)
-    say(step, f"pulumi up --stack {stack.name} --policy-pack policies")
-    stack.up(on_output=print, policy_packs=POLICY_PACKS, policy_pack_configs=policy_configs)
-    if smoke_test() == 0:
+    say(step, f"pulumi up --stack {stack.name} --policy-pack policies"
+        + (f" --plan {plan}" if plan else ""))  # fmt: skip
+    try:
+        stack.up(on_output=print, policy_packs=POLICY_PACKS, policy_pack_configs=policy_configs,
+                 plan=str(plan) if plan else None)  # fmt: skip
+        failed = "smoke" if smoke_test() != 0 else None
+    except Exception as exc:  # the Automation API raises CommandError (and others) on a failed up
+        print(f"{step}: pulumi up failed: {str(exc).strip().splitlines()[-1:]}")
+        failed = "up"
+    if failed is None:
         return 0
     if previous is None:
-        print(f"{step}: smoke failed and no previous successful update to roll back to")
+        print(f"{step}: {failed} failed and no previous successful update to roll back to")
         return 1
-    say(step, f"smoke failed: rolling back to {previous.get(TAG)}")
+    say(step, f"{failed} failed: rolling back to {previous.get(TAG)}")
     apply_config(step, stack, previous)
     for key in sorted(set(values) - set(previous)):
         stack.remove_config(key)
     stack.up(on_output=print, policy_packs=POLICY_PACKS, policy_pack_configs=policy_configs)
-    print(f"{step}: smoke failed; rolled back to image tag {previous.get(TAG)}")
+    rolled = ", ".join(f"{k}={v}" for k, v in sorted(previous.items()))
+    print(f"{step}: {failed} failed; rolled back to the previous release ({rolled})")
     return 1
 
 
@@ -259,19 +272,25 @@ def deploy(stack_name: str, out: Path, context: str | None, smoke_timeout_s: flo
         os.environ["KUBECONFIG"] = kubeconfig_from_cloud(step, cloud_stack, out)
     cluster = smoke.connect(step, context)
     stack = open_stack(step, stack_name)
-    previous = previous_image_config(stack.history(page_size=20))
+    history = stack.history(page_size=20)
+    previous = previous_image_config(history)
+    plan = plans.saved_plan(step, out, stack_name, history)
     configs = write_policy_config(stack_name, out)
     return up_with_rollback(
-        step, stack, values, previous, lambda: smoke.smoke(cluster, smoke_timeout_s), configs
-    )
+        step, stack, values, previous, lambda: smoke.smoke(cluster, smoke_timeout_s), configs,
+        plan,
+    )  # fmt: skip
 
 
 def deploy_cloud_layer(step: str, stack_name: str, out: Path) -> int:
     """`pulumi up` of a cloud layer, then what comes next (its kubernetes layer, on the runner)."""
     stack = open_stack(step, stack_name)
     configs = write_policy_config(stack_name, out)
-    say(step, f"pulumi up --stack {stack_name} --policy-pack policies (cloud layer)")
-    stack.up(on_output=print, policy_packs=POLICY_PACKS, policy_pack_configs=configs)
+    plan = plans.saved_plan(step, out, stack_name, stack.history(page_size=1))
+    say(step, f"pulumi up --stack {stack_name} --policy-pack policies (cloud layer)"
+        + (f" --plan {plan}" if plan else ""))  # fmt: skip
+    stack.up(on_output=print, policy_packs=POLICY_PACKS, policy_pack_configs=configs,
+             plan=str(plan) if plan else None)  # fmt: skip
     from infra.offline import linked_stacks
 
     runner = stack.outputs().get("deployRunner")
