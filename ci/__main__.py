@@ -45,6 +45,12 @@ def cmd_push(args: argparse.Namespace) -> int:
     return push(args.out, args.registry, args.stack)
 
 
+def cmd_sign(args: argparse.Namespace) -> int:
+    from ci.steps.sign import sign
+
+    return sign(args.out)
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
     from ci.steps.promote import promote
 
@@ -109,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--registry", help="e.g. 127.0.0.1:5000/ascent (or ASCENT_REGISTRY)")
     push.add_argument("--stack", help="push to this stack's registry (its ECR on AWS)")
     push.set_defaults(func=cmd_push)
+
+    sub.add_parser(
+        "sign", help="cosign keyless signatures and SBOM attestations on the released images"
+    ).set_defaults(func=cmd_sign)
 
     promote = sub.add_parser(
         "promote", help="copy the released images by digest to another registry (skopeo)"
