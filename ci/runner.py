@@ -75,7 +75,7 @@ def source_archive(step: str, root: Path, dest: Path, extra: Sequence[Path] = ()
     files = {name: root / name for name in map(os.fsdecode, listed.split(b"\0")) if name}
     for path in extra:
         full = (root / path).resolve()
-        if False:
+        if not full.is_relative_to(root):
             raise StepFailed(step, f"{path} is outside {root}: it cannot go in the source archive")
         if not full.is_file():
             raise StepFailed(step, f"{path} is not a file: it cannot go in the source archive")
@@ -194,16 +194,21 @@ def run_remote(
                 say(step, f"build {build_id} ran past {timeout_s:g} s: stopped it")
                 return 1
             with _aws(step, f"reading build {build_id}"):
-                build = codebuild.batch_get_builds(ids=[build_id])["builds"][0]
+                builds = codebuild.batch_get_builds(ids=[build_id])["builds"]
+            if not builds:
+                raise StepFailed(step, f"CodeBuild no longer knows build {build_id}")
+            build = builds[0]
             with _aws(step, f"reading the log of build {build_id}"):
                 tail.drain(*log_stream(build, target.log_group))
             if build["buildStatus"] != "IN_PROGRESS":
                 break
             time.sleep(poll_s)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a cancelled CI job must not leave a deploy running unseen
         say(step, f"interrupted: stopping build {build_id}")
-        with _aws(step, f"stopping build {build_id}"):
+        try:
             codebuild.stop_build(id=build_id)
+        except (BotoCoreError, ClientError) as exc:
+            say(step, f"could not stop build {build_id}: {exc}")
         raise
     status = build["buildStatus"]
     if status == "SUCCEEDED":
