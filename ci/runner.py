@@ -201,6 +201,10 @@ def run_remote(
             with _aws(step, f"reading the log of build {build_id}"):
                 tail.drain(*log_stream(build, target.log_group))
             if build["buildStatus"] != "IN_PROGRESS":
+                # CloudWatch stores the last events a little after the build ends: read once more
+                time.sleep(min(poll_s, 5.0))
+                with _aws(step, f"reading the log of build {build_id}"):
+                    tail.drain(*log_stream(build, target.log_group))
                 break
             time.sleep(poll_s)
     except KeyboardInterrupt:  # a cancelled CI job must not leave a deploy running unseen
