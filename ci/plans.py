@@ -2,11 +2,13 @@
 update it was computed against; `deploy` applies exactly that plan (`pulumi up --plan`) and
 refuses when the stack has moved since (another update landed in between), since the reviewed
 plan no longer describes what `up` would change. The engine itself also refuses a plan whose
-resources or config no longer match."""
+resources or config no longer match. Update plans are an experimental CLI feature: using one
+sets PULUMI_EXPERIMENTAL for the CLI the Automation API runs."""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,8 @@ from ci.shell import StepFailed
 
 
 def plan_path(out: Path, stack: str) -> Path:
+    """Where `preview` saves the plan of `stack` (and turns the CLI's update plans on)."""
+    os.environ.setdefault("PULUMI_EXPERIMENTAL", "true")
     return out / f"plan.{stack}.json"
 
 

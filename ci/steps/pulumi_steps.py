@@ -201,9 +201,9 @@ def preview(stack_name: str, out: Path, compare_base: Path | None = None) -> int
     layer, cloud_stack = stack_layer(stack_name)
     if layer == "kubernetes" and not on_runner():
         return run_on_runner(step, stack_name, cloud_stack, out)
-    values = image_config(images_record(step, out), declared_keys())
     stack = open_stack(step, stack_name)
-    apply_config(step, stack, values)
+    if layer != "cloud":  # a cloud layer runs no image: its plan must not depend on one
+        apply_config(step, stack, image_config(images_record(step, out), declared_keys()))
     configs = write_policy_config(stack_name, out)
     say(step, f"pulumi preview --stack {stack_name} --policy-pack policies "
         f"--policy-pack-config {configs[0]}")  # fmt: skip
