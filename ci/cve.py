@@ -1,5 +1,5 @@
 """CVE scanning policy: Trivy on every image, failing on fixed HIGH/CRITICAL findings, with an
-allow-list whose every entry says why and until when; plus a CycloneDX SBOM per image.
+allow-list whose every entry says why and until when (SBOMs: ci/sbom.py).
 
 The allow-list (`ci/cve-allowlist.yaml`) is a list of `{id, reason, expires}` (and optionally
 `image`, to allow it in one image only). An entry without a reason or expiry, or past its expiry,
@@ -85,10 +85,6 @@ def scan_argv(trivy: str, ref: str, ignore_file: Path, report: Path) -> list[str
         "--ignorefile", str(ignore_file), "--exit-code", "1", "--format", "json",
         "--output", str(report), ref,
     ]  # fmt: skip
-
-
-def sbom_argv(trivy: str, ref: str, out: Path) -> list[str]:
-    return [trivy, "image", "--quiet", "--format", "cyclonedx", "--output", str(out), ref]
 
 
 def offline_reason(trivy: str | None, db_probe: Any) -> str | None:

@@ -4,8 +4,10 @@
 - Built images: their config, through the Docker API: running as root (no USER, or uid 0) and
   secret-looking environment variables are high; an exposed SSH port is medium.
 - CVEs: Trivy on every image, failing on fixed HIGH/CRITICAL findings not in the allow-list,
-  and a CycloneDX SBOM per image in OUT/sbom/ (ci/cve.py). Without Trivy or its database
-  nothing was scanned: the step fails unless `--allow-offline` is given.
+  (ci/cve.py); without Trivy or its database nothing was scanned, and the step fails unless
+  `--allow-offline` is given.
+- SBOM: a CycloneDX document per image in OUT/sbom/, read from the image's own package
+  databases (ci/sbom.py), offline.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 import docker
 
-from ci import cve
+from ci import cve, sbom
 from ci.engine import connect
 from ci.images import BUILD_RECORD, discover, read_record
 from ci.shell import CHECKOV_ENV, ROOT, StepFailed, checkov_argv, run, say, tool
@@ -96,18 +98,25 @@ def scan_cves(record: dict[str, Any], out: Path, allow_offline: bool) -> int:
         say(STEP, f"could not scan for CVEs: {why} (pass --allow-offline to accept that)")
         return 1
     assert trivy is not None
-    (out / "sbom").mkdir(parents=True, exist_ok=True)
     codes = []
     for name, image in record["images"].items():
         ignore = out / f"trivyignore.{name}"
         ignore.write_text(cve.trivy_ignore_file(allowed, name))
-        codes.append(
-            run(STEP, cve.scan_argv(trivy, image["ref"], ignore, out / f"cves.{name}.json"))
-        )
-        codes.append(
-            run(STEP, cve.sbom_argv(trivy, image["ref"], out / "sbom" / f"{name}.cdx.json"))
-        )
+        report = out / f"cves.{name}.json"
+        codes.append(run(STEP, cve.scan_argv(trivy, image["ref"], ignore, report)))
     return 1 if any(codes) else 0
+
+
+def write_sboms(record: dict[str, Any], out: Path) -> None:
+    """A CycloneDX SBOM per image in OUT/sbom/, read from the image (ci/sbom.py)."""
+    client = connect(STEP)
+    (out / "sbom").mkdir(parents=True, exist_ok=True)
+    for name, image in record["images"].items():
+        path = out / "sbom" / f"{name}.cdx.json"
+        doc = sbom.image_sbom(client, image["ref"], name)
+        path.write_text(doc)
+        count = len(json.loads(doc).get("components", []))
+        say(STEP, f"SBOM of {name}: {count} package(s) in {path}")
 
 
 def scan_dockerfiles(dockerfiles: list[Path]) -> int:
@@ -128,6 +137,7 @@ def scan(out: Path, images: bool = True, allow_offline: bool = False) -> int:
     code = scan_dockerfiles(dockerfiles)
     if record is not None:
         code = scan_images(record) or code
+        write_sboms(record, out)
         code = scan_cves(record, out, allow_offline) or code
     say(STEP, "failed: high-severity findings above" if code else "no high-severity finding")
     return code

@@ -72,4 +72,3 @@ def test_trivy_fails_only_on_fixed_high_and_critical_and_keeps_its_report(tmp_pa
     pairs = dict(itertools.pairwise(argv))
     assert pairs["--severity"] == "HIGH,CRITICAL" and pairs["--exit-code"] == "1"
     assert "--ignore-unfixed" in argv and pairs["--ignorefile"] == str(tmp_path / "ignore")
-    assert cve.sbom_argv("trivy", "x", tmp_path / "s.json")[3:5] == ["--format", "cyclonedx"]
