@@ -26,11 +26,12 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from ci.images import parse_image, parse_pairs
-    from ci.steps.build import STEP, build
+    from ci.steps.build import STEP, build, stack_cache
 
     specs = [parse_image(STEP, i, args.context) for i in args.image] if args.image else None
     build_args = parse_pairs(STEP, "--build-arg", args.build_arg)
-    return build(specs, args.out, args.tag, build_args, args.cache_from)
+    cache = stack_cache(args.cache_from_stack) if args.cache_from_stack else None
+    return build(specs, args.out, args.tag, build_args, args.cache_from, cache)
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
@@ -100,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--cache-from", action="append", default=[], metavar="REF",
         help="registry cache image; {name} is the image name (repeatable)",
+    )  # fmt: skip
+    build.add_argument(
+        "--cache-from-stack", metavar="STACK",
+        help="use the images STACK last ran (by digest) as the layer cache",
     )  # fmt: skip
     build.set_defaults(func=cmd_build)
 

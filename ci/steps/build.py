@@ -12,6 +12,7 @@ from typing import Any
 
 import docker
 
+from ci import registry as registries
 from ci import revision
 from ci.engine import connect
 from ci.images import (
@@ -29,14 +30,30 @@ from ci.shell import StepFailed, say
 STEP = "build"
 
 
+def stack_cache(stack: str) -> dict[str, str]:
+    """The images `stack` last ran (name -> repository@digest), as a build cache: ECR tags are
+    immutable, so the previous release by digest is the cache. None yet: an empty cache."""
+    from ci.steps.promote import stack_release
+
+    try:
+        release = stack_release(stack)
+    except StepFailed as exc:
+        say(STEP, f"no cache from stack {stack}: {exc}")
+        return {}
+    return {n: f"{i['repository']}@{i['digest']}" for n, i in release["images"].items()}
+
+
 def pull_cache(client: docker.DockerClient, refs: list[str]) -> list[str]:
     """Pull the cache images that exist; a missing cache only makes the build slower."""
     found = []
     for ref in refs:
         try:
-            client.images.pull(ref)
+            client.images.pull(ref, auth_config=registries.login(STEP, ref.split("@")[0]))
         except docker.errors.APIError as exc:
             say(STEP, f"cache {ref} not available ({exc.explanation}); building without it")
+            continue
+        except StepFailed as exc:  # no registry login: no cache, not a failed build
+            say(STEP, f"cache {ref} not available ({exc}); building without it")
             continue
         say(STEP, f"cache {ref} pulled")
         found.append(ref)
@@ -83,7 +100,10 @@ def build(
     tag: str | None = None,
     build_args: dict[str, str] | None = None,
     cache_from: list[str] | None = None,
+    cache_images: dict[str, str] | None = None,
 ) -> int:
+    """Build every image; `cache_from` templates (`{name}`) and `cache_images` (name -> the
+    image a stack last ran, by digest) seed the layer cache."""
     rev = revision.current(STEP)
     primary = check_tag(STEP, tag or rev.sha)
     tags = [primary] + [t for t in [branch_tag(rev.branch)] if t and t != primary]
@@ -94,7 +114,9 @@ def build(
     labels = oci_labels(rev)
     record: dict[str, Any] = {"revision": rev.sha, "tag": primary, "images": {}}
     for spec in images:
-        refs = pull_cache(client, [r.replace("{name}", spec.name) for r in cache_from or []])
+        wanted = [r.replace("{name}", spec.name) for r in cache_from or []]
+        wanted += [(cache_images or {})[spec.name]] if spec.name in (cache_images or {}) else []
+        refs = pull_cache(client, wanted)
         image_id = build_one(client, spec, tags, build_args or {}, labels, refs)
         record["images"][spec.name] = {
             "ref": f"{LOCAL_PREFIX}/{spec.name}:{primary}",

@@ -167,3 +167,37 @@ def test_from_stack_reads_the_last_successful_update_not_the_checkouts_file(monk
     release = promote.stack_release("aws-dev-k8s")
     assert release["images"]["inference"]["digest"] == "sha256:" + "a" * 64
     assert release["registry"] == "reg/ascent"
+
+
+def test_the_last_release_seeds_the_next_builds_cache(engine, registry_b, env, monkeypatch, capsys):
+    """ECR tags are immutable: the cache is the image a stack last ran, by digest."""
+    from ci.images import ImageSpec
+    from ci.steps import build, promote
+
+    release = json.loads((Path(env["ASCENT_CI_OUT"]) / "release.json").read_text())
+    digest = release["images"]["app"]["digest"]  # pushed to A, then promoted to B
+    ran = {"app": {"repository": f"{engine.registry}/ascent/app", "tag": SHA, "digest": digest}}
+    monkeypatch.setattr(promote, "stack_release", lambda stack: {"images": ran})
+    cache = build.stack_cache("aws-dev-k8s")
+    assert cache == {"app": f"{engine.registry}/ascent/app@{digest}"}
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("ASCENT_CI_OUT", str(Path(env["ASCENT_CI_OUT"]) / "second"))
+    context = Path(env["CONTEXT"])
+    spec = ImageSpec("app", context / "Dockerfile", context)
+    assert build.build([spec], Path(env["ASCENT_CI_OUT"]) / "second", cache_images=cache) == 0
+    out = capsys.readouterr().out
+    assert f"cache {cache['app']} pulled" in out
+
+
+def test_a_stack_with_no_release_gives_no_cache_not_a_failure(monkeypatch, capsys):
+    from ci.shell import StepFailed
+    from ci.steps import build, promote
+
+    def nothing(stack):
+        raise StepFailed("promote", "the source stack runs no pinned images")
+
+    monkeypatch.setattr(promote, "stack_release", nothing)
+    assert build.stack_cache("aws-dev-k8s") == {}
+    assert "no cache from stack aws-dev-k8s" in capsys.readouterr().out
