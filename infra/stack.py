@@ -100,6 +100,36 @@ def cloud_stack_name(config: StackConfig) -> str:
     return pulumi.get_stack()
 
 
+class UnpinnedAfterPinned(ValueError):
+    """An `up` without `ascent:images` on a stack whose last update ran pinned digests."""
+
+
+def check_pinned(stack: str, previous: Any) -> dict[str, str]:
+    if previous:
+        raise UnpinnedAfterPinned(
+            f"stack {stack} last ran pinned images ({', '.join(sorted(previous))} by digest, set "
+            "by CI); this `up` has no ascent:images and would replace them with imageTag: "
+            "deploy through `python -m ci deploy`, or set ascent:images to what should run "
+            "(`pulumi stack output pinnedImages`)"
+        )
+    return {}
+
+
+def pinned_images_output(config: StackConfig) -> Any:
+    """The digests this update runs. CI sets them (and imageTag) in the runner's (or CI
+    machine's) copy of the stack file, which a later manual `up` from a fresh checkout lacks: on
+    AWS an `up` with neither (imageTag at its default) after a pinned deploy is refused rather
+    than silently rolling the workloads back. An explicit imageTag (a rollback to a release
+    deployed by tag) is honoured. The previous digests are this stack's own last outputs (a
+    StackReference to itself)."""
+    default_tag = StackConfig.model_fields["image_tag"].default
+    if config.pinned_images or config.target != "aws" or config.image_tag != default_tag:
+        return dict(sorted(config.pinned_images.items()))
+    name = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+    previous = pulumi.StackReference("self", stack_name=name).get_output("pinnedImages")
+    return previous.apply(lambda p: check_pinned(pulumi.get_stack(), p))
+
+
 def build_stack(config: StackConfig) -> dict[str, Any]:
     """Declare the platform (or one layer of it, infra/layers.py) for `config`; return the stack
     outputs."""
@@ -118,6 +148,7 @@ def build_stack(config: StackConfig) -> dict[str, Any]:
     k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": contract.provider})
     workloads = Workloads("workloads", workloads_args(config, contract), opts=k8s_opts)
     outputs["workloads"] = workloads.summary
+    outputs["pinnedImages"] = pinned_images_output(config)
     outputs["kafkaBootstrapServers"] = contract.kafka.bootstrap_servers
     outputs["objectStoreUrl"] = contract.object_store.url("")
     return outputs

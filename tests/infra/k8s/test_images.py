@@ -53,3 +53,30 @@ def test_every_workload_runs_the_pinned_digest(run_stack, stack):
 def test_a_pinned_image_must_be_a_known_image_by_digest(lines, problem):
     with pytest.raises(ConfigError, match=problem.replace("(", r"\(").replace(")", r"\)")):
         parse_config({"ascent:images": lines})
+
+
+def test_an_up_without_images_after_a_pinned_deploy_is_refused(inventories):
+    """CI sets `ascent:images` in its own copy of the stack file; a manual `pulumi up` from a
+    fresh checkout must not roll the workloads back to imageTag without saying so."""
+    from infra.offline import Inventory, run_function, stack_config
+    from infra.program import main
+
+    cloud = inventories["aws-prod"].layers["aws-prod"]
+    previous = Inventory(stack="aws-prod-k8s", outputs={"pinnedImages": PINNED})
+    stacks = {"aws-prod": cloud, "aws-prod-k8s": previous}
+    with pytest.raises(ValueError, match=r"last ran pinned images .* by digest, set by CI"):
+        run_function(lambda: main(inherit_layers=False), stack="aws-prod-k8s",
+                     config=stack_config("aws-prod-k8s"), stacks=stacks)  # fmt: skip
+    pinned = stack_config(
+        "aws-prod-k8s", overrides={"images": [f"{n}={r}" for n, r in PINNED.items()]}
+    )
+    inv = run_function(lambda: main(inherit_layers=False), stack="aws-prod-k8s", config=pinned,
+                       stacks=stacks)  # fmt: skip
+    assert inv.outputs["pinnedImages"] == dict(sorted(PINNED.items()))
+    by_tag = stack_config("aws-prod-k8s", overrides={"imageTag": "0123abc"})  # a rollback by tag
+    assert run_function(lambda: main(inherit_layers=False), stack="aws-prod-k8s", config=by_tag,
+                        stacks=stacks).outputs["pinnedImages"] == {}  # fmt: skip
+    fresh = {"aws-prod": cloud}  # no earlier update of aws-prod-k8s
+    first = run_function(lambda: main(inherit_layers=False), stack="aws-prod-k8s",
+                         config=stack_config("aws-prod-k8s"), stacks=fresh)  # fmt: skip
+    assert first.outputs["pinnedImages"] == {}  # a first deploy by tag is fine
