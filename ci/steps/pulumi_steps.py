@@ -175,7 +175,10 @@ def run_on_runner(
                 shutil.copyfile(out / name, staged / name)
             extra.append(staged / name)
     archive = runner.source_archive(step, ROOT, out / "runner-source.zip", extra)
-    env = {"ASCENT_STEP": step, "ASCENT_STACK": stack_name}
+    rev = revision.current(step)  # the runner gets files, not the repository: pass its revision
+    env = {"ASCENT_STEP": step, "ASCENT_STACK": stack_name, "ASCENT_GIT_SHA": rev.sha}
+    if rev.branch:
+        env["ASCENT_GIT_BRANCH"] = rev.branch
     env.update({k: os.environ[k] for k in RUNNER_PASSED_ENV if os.environ.get(k)})
     say(step, f"{stack_name} is a kubernetes layer behind a private endpoint: running on "
         f"{target.project} (CodeBuild, in the VPC)")  # fmt: skip

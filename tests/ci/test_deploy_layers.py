@@ -89,6 +89,8 @@ def test_the_kubernetes_layer_runs_on_the_runner_with_this_checkout(aws, cloud, 
     project = _declare_runner(aws, cloud)
     monkeypatch.setattr(pulumi_steps, "cloud_outputs", lambda step, stack: dict(cloud.outputs))
     monkeypatch.setenv("PULUMI_BACKEND_URL", "s3://acme-pulumi-state")
+    monkeypatch.setenv("ASCENT_GIT_SHA", "0123456789abcdef0123456789abcdef01234567")
+    monkeypatch.setenv("ASCENT_GIT_BRANCH", "release/2026-12")
     out = tmp_path / "out"
     out.mkdir()
     (out / RELEASE_RECORD).write_text(json.dumps(RELEASE))
@@ -116,8 +118,10 @@ def test_the_kubernetes_layer_runs_on_the_runner_with_this_checkout(aws, cloud, 
     assert env == {
         "ASCENT_STEP": "deploy",
         "ASCENT_STACK": "aws-prod-k8s",
+        "ASCENT_GIT_SHA": "0123456789abcdef0123456789abcdef01234567",
+        "ASCENT_GIT_BRANCH": "release/2026-12",
         "PULUMI_BACKEND_URL": "s3://acme-pulumi-state",
-    }
+    }  # the runner's zip has no .git: the revision travels in the environment
     bucket, _, key = start["sourceLocationOverride"].partition("/")
     assert bucket == cloud.outputs["bucketName"] and key.startswith("deploy-sources/")
     stored = aws.client("s3").get_object(Bucket=bucket, Key=key)
