@@ -22,8 +22,11 @@ def plan_path(out: Path, stack: str) -> Path:
     return out / f"plan.{stack}.json"
 
 
-def _meta_path(out: Path, stack: str) -> Path:
+def base_path(out: Path, stack: str) -> Path:
     return out / f"plan.{stack}.base.json"
+
+
+_meta_path = base_path
 
 
 def last_version(history: Iterable[Any]) -> int | None:
@@ -54,3 +57,35 @@ def saved_plan(step: str, out: Path, stack: str, history: Iterable[Any]) -> Path
                          f"{meta.get('basedOn')}, it is at {now}): preview again and review "
                          "the new plan")  # fmt: skip
     return plan
+
+
+def upload(step: str, url: str, out: Path, stack: str) -> None:
+    """On the runner: the saved plan and its base to `url` (s3://bucket/prefix/)."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, _, prefix = url.removeprefix("s3://").partition("/")
+    try:
+        s3 = boto3.client("s3")
+        for path in (plan_path(out, stack), base_path(out, stack)):
+            s3.upload_file(str(path), bucket, f"{prefix}{path.name}")
+    except (BotoCoreError, ClientError) as exc:
+        raise StepFailed(
+            step, f"cannot hand the plan back to s3://{bucket}/{prefix}: {exc}"
+        ) from None
+
+
+def download(step: str, bucket: str, prefix: str, out: Path, stack: str, region: str) -> None:
+    """In CI: the plan the runner saved, for review and for `deploy` to apply."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        s3 = boto3.client("s3", region_name=region)
+        for path in (plan_path(out, stack), base_path(out, stack)):
+            s3.download_file(bucket, f"{prefix}{path.name}", str(path))
+    except (BotoCoreError, ClientError) as exc:
+        raise StepFailed(
+            step, f"the runner's plan is not in s3://{bucket}/{prefix}: {exc}"
+        ) from None

@@ -168,7 +168,8 @@ def run_on_runner(
     # the runner reads the records where `python -m ci` does by default: .ci-out in its checkout
     staged = ROOT / ".ci-out"
     extra = []
-    for name in (RELEASE_RECORD, BUILD_RECORD):
+    saved = [plans.plan_path(out, stack_name).name, plans.base_path(out, stack_name).name]
+    for name in (RELEASE_RECORD, BUILD_RECORD, *(saved if step == "deploy" else [])):
         if (out / name).is_file():
             if out.resolve() != staged.resolve():
                 staged.mkdir(exist_ok=True)
@@ -180,9 +181,15 @@ def run_on_runner(
     if rev.branch:
         env["ASCENT_GIT_BRANCH"] = rev.branch
     env.update({k: os.environ[k] for k in RUNNER_PASSED_ENV if os.environ.get(k)})
+    plans_at = f"{target.source_prefix}plans/{stack_name}/{rev.sha}/"
+    if step == "preview":  # the runner hands its saved plan back for review, then `deploy`
+        env["ASCENT_PLAN_UPLOAD"] = f"s3://{target.source_bucket}/{plans_at}"
     say(step, f"{stack_name} is a kubernetes layer behind a private endpoint: running on "
         f"{target.project} (CodeBuild, in the VPC)")  # fmt: skip
-    return runner.run_remote(step, target, archive, env, poll_s=poll_s)
+    code = runner.run_remote(step, target, archive, env, poll_s=poll_s)
+    if code == 0 and step == "preview":
+        plans.download(step, target.source_bucket, plans_at, out, stack_name, target.region)
+    return code
 
 
 def kubeconfig_from_cloud(step: str, cloud_stack: str, out: Path) -> str:
@@ -216,6 +223,8 @@ def preview(stack_name: str, out: Path, compare_base: Path | None = None) -> int
                   diff=True, plan=str(plan))  # fmt: skip
     plans.record_base(out, stack_name, base, revision.current(step).sha)
     say(step, f"plan saved to {plan} (against update {base}); `deploy` applies exactly it")
+    if os.environ.get("ASCENT_PLAN_UPLOAD"):  # on the runner: back to the CI that asked
+        plans.upload(step, os.environ["ASCENT_PLAN_UPLOAD"], out, stack_name)
     if compare_base is not None:
         markdown = plan_compare(step, stack_name, compare_base)
         if markdown is not None:

@@ -25,6 +25,7 @@ from infra.aws.cluster import ADMIN_POLICY, assume_role_policy
 
 PULUMI_CLI_VERSION = "3.272.0"  # the version the CI workflows pin (PULUMI_VERSION)
 SOURCE_PREFIX = "deploy-sources/"
+PLANS_PREFIX = f"{SOURCE_PREFIX}plans/"  # saved plans the runner hands back to CI
 RUNNER_IMAGE = "aws/codebuild/amazonlinux-x86_64-standard:5.0"
 RUNNER_COMPUTE = "BUILD_GENERAL1_MEDIUM"  # 4 GiB, 2 vCPUs: pip install plus one `pulumi up`
 BUILD_TIMEOUT_MINUTES = 120
@@ -95,7 +96,19 @@ def runner_policy(
             "Action": ["s3:GetObject", "s3:GetObjectVersion"],
             "Resource": f"{bucket_arn}/{SOURCE_PREFIX}*",
         },
-        {"Sid": "SourcesKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": kms_key_arn},
+        {
+            # a preview's saved plan goes back to CI here (ci/steps/pulumi_steps.py)
+            "Sid": "Plans",
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/{PLANS_PREFIX}*",
+        },
+        {
+            "Sid": "SourcesKey",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": kms_key_arn,
+        },
         {
             "Sid": "Cluster",
             "Effect": "Allow",

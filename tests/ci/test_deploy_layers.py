@@ -66,9 +66,12 @@ def _declare_runner(session: boto3.Session, cloud: Inventory) -> str:
     bucket = cloud.outputs["bucketName"]
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    session.client("logs").create_log_group(logGroupName=logs["name"])
+    logs_client, codebuild = session.client("logs"), session.client("codebuild")
+    if logs_client.describe_log_groups(logGroupNamePrefix=logs["name"])["logGroups"]:
+        return str(project["name"])  # this module's server has it from an earlier test
+    logs_client.create_log_group(logGroupName=logs["name"])
     env = project["environment"]
-    session.client("codebuild").create_project(
+    codebuild.create_project(
         name=project["name"],
         source={k: project["source"][k] for k in ("type", "location", "buildspec")},
         artifacts={"type": project["artifacts"]["type"]},
@@ -181,3 +184,58 @@ def test_on_the_runner_the_kubernetes_layer_deploys_there(routed, monkeypatch, t
     with pytest.raises(StepFailed, match=RELEASE_RECORD):  # it went on to `up`: images first
         pulumi_steps.deploy("aws-prod-k8s", tmp_path, None, 1)
     assert routed == []
+
+
+def test_a_runner_preview_hands_its_saved_plan_back_and_deploy_takes_it_there(
+    aws, cloud, monkeypatch, tmp_path
+):
+    """The kubernetes layer's plan is made on the runner: it comes back through the platform
+    bucket for review, and goes out again with `deploy`, which applies exactly it there."""
+    from ci import plans
+
+    _declare_runner(aws, cloud)
+    monkeypatch.setattr(pulumi_steps, "cloud_outputs", lambda step, stack: dict(cloud.outputs))
+    sha = "89abcdef0123456789abcdef0123456789abcdef"
+    monkeypatch.setenv("ASCENT_GIT_SHA", sha)
+    bucket = cloud.outputs["bucketName"]
+    prefix = f"deploy-sources/plans/aws-prod-k8s/{sha}/"
+
+    # what the runner does at the end of its preview (ci/plans.upload), through the S3 API
+    runner_out = tmp_path / "runner"
+    runner_out.mkdir()
+    plans.plan_path(runner_out, "aws-prod-k8s").write_text('{"resourcePlans": {}}')
+    plans.record_base(runner_out, "aws-prod-k8s", 7, sha)
+    plans.upload("preview", f"s3://{bucket}/{prefix}", runner_out, "aws-prod-k8s")
+
+    out = tmp_path / "ci"
+    out.mkdir()
+    assert pulumi_steps.run_on_runner("preview", "aws-prod-k8s", "aws-prod", out, poll_s=0.01) == 0
+    for name in ("plan.aws-prod-k8s.json", "plan.aws-prod-k8s.base.json"):
+        assert (out / name).read_bytes() == (runner_out / name).read_bytes()
+
+    sent: list[dict[str, Any]] = []
+    real_session = boto3.Session
+
+    def recording_session(*args: Any, **kwargs: Any) -> boto3.Session:
+        session = real_session(*args, **kwargs)
+        session.events.register("provide-client-params.codebuild.StartBuild",
+                                lambda params, **_: sent.append(dict(params)))  # fmt: skip
+        return session
+
+    monkeypatch.setattr(boto3, "Session", recording_session)
+    assert pulumi_steps.run_on_runner("deploy", "aws-prod-k8s", "aws-prod", out, poll_s=0.01) == 0
+    _, _, key = sent[0]["sourceLocationOverride"].partition("/")
+    body = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    names = set(zipfile.ZipFile(io.BytesIO(body)).namelist())
+    assert {".ci-out/plan.aws-prod-k8s.json", ".ci-out/plan.aws-prod-k8s.base.json"} <= names
+
+
+def test_the_runner_may_hand_plans_back_and_nothing_else(inventories):
+    import json as _json
+
+    doc = _json.loads(inventories["aws-prod"].named("deploy-runner-policy").inputs["policy"])
+    writes = [s for s in doc["Statement"] if any(a.startswith("s3:Put") for a in
+              ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))]  # fmt: skip
+    assert [(w["Sid"], w["Resource"]) for w in writes if w["Sid"] != "StateObjects"] == [
+        ("Plans", "arn:aws:s3:::storage-bucket-mock/deploy-sources/plans/*")
+    ]
