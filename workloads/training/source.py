@@ -8,13 +8,33 @@ group only after the checkpoint holding them is durable (see trainer.py).
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Mapping
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
 
 from workloads.common.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
+
+COMMIT_TIMEOUT_S = 60.0
+COMMIT_ATTEMPTS = 4  # a commit the broker refuses is retried after 1, 2, 4 s
+EXIT_BROKER_UNAVAILABLE = 75  # EX_TEMPFAIL: the Job retries the pod; the checkpoint is the truth
+
+
+class BrokerUnavailable(RuntimeError):
+    """Kafka did not take the offsets in time. A synchronous commit has no timeout of its own
+    (librdkafka waits for the coordinator for ever, and so does `close`), so the trainer gives
+    up and exits; nothing was committed past the last durable checkpoint, which the next pod
+    resumes from."""
 
 
 def partitions_for(rank: int, world: int, partitions: list[int]) -> list[int]:
@@ -81,14 +101,49 @@ class PartitionSource:
                 log.warning("consume error", extra={"error": str(err)})
         return good
 
-    def commit(self, offsets: Mapping[int, int]) -> None:
-        """Commit the next offsets of this source's partitions, synchronously. Not while another
-        thread is inside `poll` (see feed.Prefetcher.commit)."""
+    def commit(
+        self,
+        offsets: Mapping[int, int],
+        timeout_s: float = COMMIT_TIMEOUT_S,
+        attempts: int = COMMIT_ATTEMPTS,
+    ) -> None:
+        """Commit the next offsets of this source's partitions, synchronously, within
+        `timeout_s`; a refused commit is retried with backoff. BrokerUnavailable when Kafka does
+        not take them. Not while another thread is inside `poll` (see feed.Prefetcher.commit)."""
         mine = [
             TopicPartition(self.topic, p, o) for p, o in offsets.items() if p in self.partitions
         ]
+        for attempt in range(attempts if mine else 0):
+            error: list[KafkaException] = []
+            done = threading.Event()
+
+            def run(error: list[KafkaException] = error, done: threading.Event = done) -> None:
+                try:
+                    self.consumer.commit(offsets=mine, asynchronous=False)
+                except KafkaException as exc:
+                    error.append(exc)
+                finally:
+                    done.set()
+
+            threading.Thread(target=run, name="offset-commit", daemon=True).start()
+            if not done.wait(timeout_s):
+                self._wedged = True  # that commit is still inside librdkafka: no retry, no close
+                raise BrokerUnavailable(
+                    f"Kafka took no offset commit in {timeout_s:g} s (broker unreachable?)"
+                )
+            if not error:
+                return
+            log.warning("offset commit refused", extra={"error": str(error[0]),
+                                                        "attempt": attempt + 1})  # fmt: skip
+            if attempt + 1 < attempts:
+                time.sleep(2**attempt)
         if mine:
-            self.consumer.commit(offsets=mine, asynchronous=False)
+            raise BrokerUnavailable(f"Kafka refused the offset commit {attempts} times: {error[0]}")
+
+    _wedged = False
 
     def close(self) -> None:
+        if self._wedged:  # closing would wait for the stuck commit, for ever
+            log.warning("consumer left open: a commit never returned")
+            return
         self.consumer.close()
