@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,12 +13,12 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from ci.images import RELEASE_RECORD
 from ci.shell import StepFailed
 from ci.steps import pulumi_steps
 from infra.offline import Inventory, run_program
+from tests.moto_server import moto_server
 
 RELEASE = {"tag": "abc123", "images": {"inference": {"digest": "sha256:" + "1" * 64}}}
 
@@ -33,15 +32,24 @@ def cloud() -> Inventory:
 
 @pytest.fixture(scope="module")
 def aws_endpoint() -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def start_build_requests(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Each StartBuild request as botocore sends it (moto keeps no overrides of a build)."""
+    sent: list[dict[str, Any]] = []
+    real_session = boto3.Session
+
+    def recording_session(*args: Any, **kwargs: Any) -> boto3.Session:
+        session = real_session(*args, **kwargs)
+        session.events.register("provide-client-params.codebuild.StartBuild",
+                                lambda params, **_: sent.append(dict(params)))  # fmt: skip
+        return session
+
+    monkeypatch.setattr(boto3, "Session", recording_session)
+    return sent
 
 
 @pytest.fixture
@@ -87,8 +95,9 @@ def _declare_runner(session: boto3.Session, cloud: Inventory) -> str:
     return str(project["name"])
 
 
-def test_the_kubernetes_layer_runs_on_the_runner_with_this_checkout(aws, cloud, monkeypatch,
-                                                                    tmp_path, capsys):  # fmt: skip
+def test_the_kubernetes_layer_runs_on_the_runner_with_this_checkout(
+    aws, cloud, monkeypatch, tmp_path, capsys, start_build_requests
+):
     project = _declare_runner(aws, cloud)
     monkeypatch.setattr(pulumi_steps, "cloud_outputs", lambda step, stack: dict(cloud.outputs))
     monkeypatch.setenv("PULUMI_BACKEND_URL", "s3://acme-pulumi-state")
@@ -98,16 +107,6 @@ def test_the_kubernetes_layer_runs_on_the_runner_with_this_checkout(aws, cloud, 
     out.mkdir()
     (out / RELEASE_RECORD).write_text(json.dumps(RELEASE))
 
-    sent: list[dict[str, Any]] = []  # moto keeps no overrides: record the request botocore sends
-    real_session = boto3.Session
-
-    def recording_session(*args: Any, **kwargs: Any) -> boto3.Session:
-        session = real_session(*args, **kwargs)
-        session.events.register("provide-client-params.codebuild.StartBuild",
-                                lambda params, **_: sent.append(dict(params)))  # fmt: skip
-        return session
-
-    monkeypatch.setattr(boto3, "Session", recording_session)
     code = pulumi_steps.run_on_runner("deploy", "aws-prod-k8s", "aws-prod", out, poll_s=0.01)
 
     assert code == 0
@@ -115,7 +114,7 @@ def test_the_kubernetes_layer_runs_on_the_runner_with_this_checkout(aws, cloud, 
     (build,) = codebuild.batch_get_builds(ids=codebuild.list_builds_for_project(
         projectName=project)["ids"])["builds"]  # fmt: skip
     assert build["buildStatus"] == "SUCCEEDED"
-    (start,) = sent
+    (start,) = start_build_requests
     assert start["projectName"] == project
     env = {v["name"]: v["value"] for v in start["environmentVariablesOverride"]}
     assert env == {
@@ -187,7 +186,7 @@ def test_on_the_runner_the_kubernetes_layer_deploys_there(routed, monkeypatch, t
 
 
 def test_a_runner_preview_hands_its_saved_plan_back_and_deploy_takes_it_there(
-    aws, cloud, monkeypatch, tmp_path
+    aws, cloud, monkeypatch, tmp_path, start_build_requests
 ):
     """The kubernetes layer's plan is made on the runner: it comes back through the platform
     bucket for review, and goes out again with `deploy`, which applies exactly it there."""
@@ -213,18 +212,8 @@ def test_a_runner_preview_hands_its_saved_plan_back_and_deploy_takes_it_there(
     for name in ("plan.aws-prod-k8s.json", "plan.aws-prod-k8s.base.json"):
         assert (out / name).read_bytes() == (runner_out / name).read_bytes()
 
-    sent: list[dict[str, Any]] = []
-    real_session = boto3.Session
-
-    def recording_session(*args: Any, **kwargs: Any) -> boto3.Session:
-        session = real_session(*args, **kwargs)
-        session.events.register("provide-client-params.codebuild.StartBuild",
-                                lambda params, **_: sent.append(dict(params)))  # fmt: skip
-        return session
-
-    monkeypatch.setattr(boto3, "Session", recording_session)
     assert pulumi_steps.run_on_runner("deploy", "aws-prod-k8s", "aws-prod", out, poll_s=0.01) == 0
-    _, _, key = sent[0]["sourceLocationOverride"].partition("/")
+    _, _, key = start_build_requests[-1]["sourceLocationOverride"].partition("/")
     body = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     names = set(zipfile.ZipFile(io.BytesIO(body)).namelist())
     assert {".ci-out/plan.aws-prod-k8s.json", ".ci-out/plan.aws-prod-k8s.base.json"} <= names

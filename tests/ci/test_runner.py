@@ -12,10 +12,7 @@ import base64
 import hashlib
 import json
 import os
-import shutil
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -33,16 +30,11 @@ from botocore.stub import ANY, Stubber
 
 from ci.runner import RunnerTarget, log_stream, run_remote, runner_target, source_archive
 from ci.shell import StepFailed
+from tests.moto_server import free_port, moto_server
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/ascent-deploy-runner"  # moto's account
 ENV = {"ASCENT_STEP": "deploy", "ASCENT_STACK": "aws-prod-k8s"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -57,41 +49,9 @@ class Moto:
 @pytest.fixture(scope="module")
 def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
     """A moto server on 127.0.0.1 for this module, with its request recorder; stopped by PID."""
-    local = Path(sys.executable).parent / "moto_server"
-    server = str(local) if local.exists() else shutil.which("moto_server")
-    if not server:
-        pytest.fail("no moto_server: install moto[server] in the venv")
-    port = free_port()
     recording = tmp_path_factory.mktemp("moto") / "recording.jsonl"
-    proc = subprocess.Popen(
-        [server, "-H", "127.0.0.1", "-p", str(port)],
-        env={**os.environ, "MOTO_RECORDER_FILEPATH": str(recording)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"moto_server exited with {proc.returncode}")
-            try:
-                with urllib.request.urlopen(f"{endpoint}/", timeout=1):
-                    break
-            except urllib.error.HTTPError:
-                break  # any HTTP answer means it is serving
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"moto_server did not answer on {endpoint}")
-                time.sleep(0.1)
+    with moto_server({"MOTO_RECORDER_FILEPATH": str(recording)}) as endpoint:
         yield Moto(endpoint)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @contextmanager

@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,54 +9,14 @@ from pathlib import Path
 import boto3
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _moto_server() -> str:
-    local = Path(sys.executable).parent / "moto_server"
-    found = str(local) if local.exists() else shutil.which("moto_server")
-    if not found:
-        raise FileNotFoundError("no moto_server: install moto[server] in the venv")
-    return found
+from tests.moto_server import moto_server
 
 
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[str]:
     """A moto S3 server for the session; yields its endpoint URL, stopped by PID at the end."""
-    port = _free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [_moto_server(), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"moto_server exited with {proc.returncode}")
-            try:
-                with urllib.request.urlopen(f"{endpoint}/", timeout=1):
-                    break
-            except urllib.error.HTTPError:
-                break  # any HTTP answer means it is serving
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"moto_server did not answer on {endpoint}") from None
-                time.sleep(0.1)
+    with moto_server() as endpoint:
         yield endpoint
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @pytest.fixture
