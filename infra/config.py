@@ -299,6 +299,9 @@ class StackConfig(_Model):
     scorer_min_replicas: Annotated[int, Field(ge=0, le=100)] = 0
     scorer_max_replicas: Annotated[int, Field(ge=1, le=100)] = 6
     scorer_lag_threshold: Annotated[int, Field(ge=1)] = 1000
+    features_min_replicas: Annotated[int, Field(ge=0, le=100)] = 0
+    features_max_replicas: Annotated[int, Field(ge=1, le=100)] = 6
+    features_lag_threshold: Annotated[int, Field(ge=1)] = 5000
     # Guardrails
     monthly_budget_usd: Annotated[int, Field(ge=0)] = 25000
     budget_strict: bool = False
@@ -455,6 +458,11 @@ class StackConfig(_Model):
     @classmethod
     def _scorer_max(cls, value: int, info: ValidationInfo) -> int:
         return _not_below(value, info, "scorer_min_replicas")
+
+    @field_validator("features_max_replicas")
+    @classmethod
+    def _features_max(cls, value: int, info: ValidationInfo) -> int:
+        return _not_below(value, info, "features_min_replicas")
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:

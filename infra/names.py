@@ -11,14 +11,17 @@ from dataclasses import dataclass
 TOPIC_TRANSACTIONS = "transactions"
 TOPIC_SCORES = "fraud-scores"
 TOPIC_DLQ = "transactions-dlq"
-TOPICS = (TOPIC_TRANSACTIONS, TOPIC_SCORES, TOPIC_DLQ)
+TOPIC_FEATURES = "features"  # Arrow record batches of decoded transactions, for the trainer
+TOPICS = (TOPIC_TRANSACTIONS, TOPIC_SCORES, TOPIC_DLQ, TOPIC_FEATURES)
 GROUP_TRAINER = "trainer"
 GROUP_SCORER = "fraud-scores"
+GROUP_FEATURES = "features"
 
 # Object storage: one bucket, one prefix per kind of artifact
 PREFIX_DATASETS = "datasets/"
 PREFIX_CHECKPOINTS = "checkpoints/"
 PREFIX_MODELS = "models/"
+PREFIX_DEAD_LETTERS = "dead-letters/"  # dead-letter payloads too large for a Kafka record
 
 # Namespaces
 NS_PLATFORM = "ascent-system"
@@ -51,8 +54,9 @@ WORKLOADS: dict[str, WorkloadIdentity] = {
             NS_TRAINING,
             "trainer",
             bucket_read=(PREFIX_DATASETS, PREFIX_CHECKPOINTS, PREFIX_MODELS),
-            bucket_write=(PREFIX_DATASETS, PREFIX_CHECKPOINTS, PREFIX_MODELS),
-            topics_read=(TOPIC_TRANSACTIONS,),
+            bucket_write=(PREFIX_DATASETS, PREFIX_CHECKPOINTS, PREFIX_MODELS, PREFIX_DEAD_LETTERS),
+            # the feature stage's batches; `transactions` too, for a run with `--input records`
+            topics_read=(TOPIC_FEATURES, TOPIC_TRANSACTIONS),
             topics_write=(TOPIC_DLQ,),
             group=GROUP_TRAINER,
         ),
@@ -62,12 +66,26 @@ WORKLOADS: dict[str, WorkloadIdentity] = {
             NS_SERVING,
             "scorer",
             bucket_read=(PREFIX_MODELS,),
+            bucket_write=(PREFIX_DEAD_LETTERS,),
             topics_read=(TOPIC_TRANSACTIONS,),
             topics_write=(TOPIC_SCORES, TOPIC_DLQ),
             group=GROUP_SCORER,
         ),
+        WorkloadIdentity(  # the feature stage: transactions -> Arrow batches for the trainer
+            "features",
+            NS_TRAINING,
+            "features",
+            bucket_write=(PREFIX_DEAD_LETTERS,),
+            topics_read=(TOPIC_TRANSACTIONS,),
+            topics_write=(TOPIC_FEATURES, TOPIC_DLQ),
+            group=GROUP_FEATURES,
+        ),
     )
 }
+
+LAG_SCALED: dict[str, str] = {"scorer": TOPIC_TRANSACTIONS, "features": TOPIC_TRANSACTIONS}
+"""The workloads KEDA scales on their consumer group's lag (workload -> the topic it reads the
+lag over): their ScaledObjects, and on MSK what KEDA's operator role may describe."""
 
 
 TOPIC_ADMIN = WorkloadIdentity("topics", NS_PLATFORM, "topic-admin", topics_write=TOPICS)

@@ -1,8 +1,9 @@
 """Create the platform's topics with the promised partition count, and grow them when they have
-fewer: `python -m workloads.topics --partitions N [TOPIC ...]` (default: the three the platform
-uses). On MSK nothing else creates them (`auto.create.topics.enable` is false and no workload
-role may CreateTopic); the platform runs this once per `pulumi up`, as a short Job under its own
-role. Idempotent: a topic that is there with enough partitions is left alone.
+fewer: `python -m workloads.topics --partitions N [TOPIC ...]` (default: every topic the
+platform uses, `infra.names.TOPICS`). On MSK nothing else creates them
+(`auto.create.topics.enable` is false and no workload role may CreateTopic); the platform runs
+this once per `pulumi up`, as a short Job under its own role. Idempotent: a topic that is there
+with enough partitions is left alone.
 
 Exit codes: 0 every topic ready; 2 bad arguments or settings; 3 a topic could not be created or
 grown (named, with the broker's reason).
@@ -18,11 +19,11 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 from pydantic import ValidationError
 
-from infra.names import TOPIC_DLQ, TOPIC_SCORES, TOPIC_TRANSACTIONS
+from infra.names import TOPICS
 from workloads.common.settings import KafkaSettings
 
 EXIT_OK, EXIT_USAGE, EXIT_FAILED = 0, 2, 3
-PLATFORM_TOPICS = (TOPIC_TRANSACTIONS, TOPIC_SCORES, TOPIC_DLQ)
+PLATFORM_TOPICS = TOPICS  # transactions, fraud-scores, transactions-dlq, features: one count
 
 
 class TopicError(RuntimeError):

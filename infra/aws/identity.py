@@ -8,6 +8,7 @@ under a tag condition; no statement allows `"Action": "*"`.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,8 +142,11 @@ def topic_admin_policy(kafka_cluster_arn: str, topics: tuple[str, ...]) -> dict[
     )
 
 
-def keda_policy(kafka_cluster_arn: str, topic: str, group: str) -> dict[str, Any]:
-    """What KEDA's operator needs to compute a consumer group's lag: describe, never read data."""
+def keda_policy(
+    kafka_cluster_arn: str, topics: Sequence[str], groups: Sequence[str]
+) -> dict[str, Any]:
+    """What KEDA's operator needs to compute the lag of the consumer `groups` it scales over
+    their `topics` (`infra.names.LAG_SCALED`): describe, never read data."""
     return _document(
         [
             {
@@ -155,13 +159,13 @@ def keda_policy(kafka_cluster_arn: str, topic: str, group: str) -> dict[str, Any
                 "Sid": "DescribeTopic",
                 "Effect": "Allow",
                 "Action": ["kafka-cluster:DescribeTopic"],
-                "Resource": topic_arn(kafka_cluster_arn, topic),
+                "Resource": [topic_arn(kafka_cluster_arn, t) for t in topics],
             },
             {
                 "Sid": "DescribeGroup",
                 "Effect": "Allow",
                 "Action": ["kafka-cluster:DescribeGroup"],
-                "Resource": group_arn(kafka_cluster_arn, group),
+                "Resource": [group_arn(kafka_cluster_arn, g) for g in groups],
             },
         ]
     )

@@ -1,9 +1,10 @@
 """Object storage: one private, KMS-encrypted, versioned S3 bucket for every artifact.
 
-One bucket with a prefix per kind of artifact (`datasets/`, `checkpoints/`, `models/`, named in
-`infra.contract`) rather than a bucket each: IAM policies scope every workload to the prefixes it
-reads or writes, lifecycle rules can target a prefix (checkpoints expire, models stay), and one
-bucket means one key, one policy and one name to hand the workloads.
+One bucket with a prefix per kind of artifact (`datasets/`, `checkpoints/`, `models/`,
+`dead-letters/`, named in `infra.contract`) rather than a bucket each: IAM policies scope every
+workload to the prefixes it reads or writes, lifecycle rules can target a prefix (checkpoints
+expire, models stay), and one bucket means one key, one policy and one name to hand the
+workloads.
 """
 
 from __future__ import annotations

@@ -40,8 +40,7 @@ from infra.aws.runner import SOURCE_PREFIX, DeployRunner, DeployRunnerArgs, pars
 from infra.aws.storage import ObjectStorage, ObjectStorageArgs
 from infra.config import MSK_MAX_AZS, StackConfig
 from infra.contract import (
-    GROUP_SCORER,
-    TOPIC_TRANSACTIONS,
+    LAG_SCALED,
     WORKLOADS,
     GpuPoolInfo,
     KafkaAccess,
@@ -120,6 +119,13 @@ def _workload_role(
         WorkloadRoleArgs(cluster.name, w.namespace, w.service_account, policy),
         opts=opts,
     )
+
+
+def _keda_scope() -> tuple[list[str], list[str]]:
+    """(topics, consumer groups) whose lag KEDA reads: those of `LAG_SCALED`."""
+    topics = sorted(set(LAG_SCALED.values()))
+    groups = sorted({str(WORKLOADS[w].group) for w in LAG_SCALED})
+    return topics, groups
 
 
 def build_aws_target(config: StackConfig) -> AwsTarget:
@@ -220,16 +226,14 @@ def build_aws_target(config: StackConfig) -> AwsTarget:
         ),
         opts=opts,
     )
-    if config.enable_keda:  # the scorer's ScaledObject reads its group's lag with this role
+    if config.enable_keda:  # the lag-scaled consumers' ScaledObjects read lag with this role
         roles["keda"] = WorkloadRole(
             "keda-identity",
             WorkloadRoleArgs(
                 cluster.name,
                 KEDA_NAMESPACE,
                 KEDA_SERVICE_ACCOUNT,
-                kafka.cluster_arn.apply(
-                    lambda arn: keda_policy(arn, TOPIC_TRANSACTIONS, GROUP_SCORER)
-                ),
+                kafka.cluster_arn.apply(lambda arn: keda_policy(arn, *_keda_scope())),
             ),
             opts=opts,
         )

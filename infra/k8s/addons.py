@@ -1,6 +1,7 @@
 """Cluster add-ons: pinned Helm releases, each behind its `enable<Thing>` flag.
 
-- metrics-server (CPU/memory metrics for HPAs) and KEDA (the scorer scales on Kafka lag).
+- metrics-server (CPU/memory metrics for HPAs) and KEDA (the scorer and the feature stage scale
+  on Kafka lag).
 - GPUs: the NVIDIA device plugin *or* the NVIDIA GPU Operator, never both. The operator deploys
   its own device plugin; two plugins on one node would both advertise `nvidia.com/gpu` and hand
   out the same devices. So with `gpu_operator` on, the standalone plugin is skipped whatever

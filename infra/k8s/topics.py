@@ -1,7 +1,9 @@
 """The platform's topics on MSK: a short Job that runs `python -m workloads.topics` (inference
-image) under the topic-admin identity on every `up` that changes its image or partitions,
-creating the three topics with `partitions` = the scorer's maximum replicas, or growing them to
-it. Idempotent.
+image) under the topic-admin identity on every `up` that changes its image, partitions or
+topics, creating every topic of `TOPICS` (named on its command line, so a new topic is a new
+run) with `partitions` = the scorer's maximum replicas, or growing them to it. Every topic has
+the same count: the feature stage writes each partition of `features` from the same partition
+of `transactions`. Idempotent.
 
 It is the one Job the program declares, and pulumi-kubernetes awaits it: it is bounded (a
 5-minute deadline, 3 retries, a 6-minute create timeout), runs on the system nodes (no GPU pool
@@ -26,7 +28,7 @@ from infra.k8s.pods import (
     restricted_pod,
     scratch_volumes,
 )
-from infra.names import NS_PLATFORM, TOPIC_ADMIN
+from infra.names import NS_PLATFORM, TOPIC_ADMIN, TOPICS
 
 DEADLINE_S = 300
 TTL_AFTER_FINISHED_S = 24 * 3600
@@ -49,7 +51,7 @@ def job_spec(args: TopicsArgs) -> dict:
     container = {
         "name": "topics",
         "image": contract.image("inference", args.image_tag),
-        "args": ["workloads.topics", "--partitions", str(contract.kafka.partitions)],
+        "args": ["workloads.topics", "--partitions", str(contract.kafka.partitions), *TOPICS],
         "env": env(contract, TOPIC_ADMIN.name),
         "resources": resources("100m", "256Mi", "500m"),
         "securityContext": container_security(),

@@ -34,7 +34,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.contract import NS_TRAINING, PlatformContract
+from infra.contract import NS_TRAINING, TOPIC_FEATURES, PlatformContract
 from infra.k8s.pods import (
     app_labels,
     container_security,
@@ -59,6 +59,9 @@ STACK_ANNOTATION = "ascent.dev/stack"  # which Pulumi stack declared the templat
 MANUAL_ANNOTATION = {"cronjob.kubernetes.io/instantiate": "manual"}  # as kubectl marks it
 # A suspended CronJob never starts a run; its schedule only has to parse.
 UNSCHEDULED = "0 0 1 1 *"
+FEATURE_INPUT = {"TRAIN_INPUT": "features", "TRAIN_TOPIC": TOPIC_FEATURES}
+"""Runs read the feature stage's Arrow batches (`infra/k8s/features.py`), never raw JSON (flags
+win over these: `--input records --topic transactions` still trains on the records)."""
 RUNNERS_GROUP = "ascent:training-runners"
 """The Kubernetes group allowed to start and follow runs (map CI's and people's IAM principals
 to it with an EKS access entry; cluster admins can already)."""
@@ -125,7 +128,7 @@ def training_pod(args: TrainingArgs) -> dict[str, Any]:
         "image": contract.image("training", args.image_tag),
         "imagePullPolicy": "IfNotPresent",
         "args": list(args.args),
-        "env": env(contract, "trainer", NPROC_PER_NODE=max(gpus, 1))
+        "env": env(contract, "trainer", NPROC_PER_NODE=max(gpus, 1), **FEATURE_INPUT)
         + (rendezvous_env(args.nodes) if multi else []),
         "resources": sizing,
         "securityContext": container_security(),

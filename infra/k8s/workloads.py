@@ -1,6 +1,7 @@
 """The workloads layer: service accounts for every workload identity, then what training runs
-need (their template; the runs are started by `ascent train`, see `infra.k8s.training`), the
-inference service and the stream scorer, all from the platform contract and stack config."""
+need (their template; the runs are started by `ascent train`, see `infra.k8s.training`) and the
+feature stage that feeds them, the inference service and the stream scorer, all from the
+platform contract and stack config."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import pulumi_kubernetes as k8s
 
 from infra.config import StackConfig
 from infra.contract import PlatformContract
+from infra.k8s import consumers
+from infra.k8s.features import FEATURES, FeaturesArgs, FeatureStage
 from infra.k8s.inference import InferenceArgs, InferenceService
 from infra.k8s.pods import app_labels, plain
-from infra.k8s.scorer import ScorerArgs, StreamScorer, fixed_replicas, max_replicas
+from infra.k8s.scorer import SCORER, ScorerArgs, StreamScorer
 from infra.k8s.topics import PlatformTopics, TopicsArgs
 from infra.k8s.topics import needed as needs_topics
 from infra.k8s.training import TEMPLATE, TrainingArgs, TrainingRuns
@@ -24,6 +27,7 @@ class WorkloadsArgs:
     training: TrainingArgs
     inference: InferenceArgs
     scorer: ScorerArgs
+    features: FeaturesArgs
 
 
 def workloads_args(config: StackConfig, contract: PlatformContract) -> WorkloadsArgs:
@@ -52,6 +56,14 @@ def workloads_args(config: StackConfig, contract: PlatformContract) -> Workloads
             min_replicas=config.scorer_min_replicas,
             max_replicas=config.scorer_max_replicas,
             lag_threshold=config.scorer_lag_threshold,
+            keda=config.enable_keda,
+        ),
+        features=FeaturesArgs(
+            contract,
+            tag,
+            min_replicas=config.features_min_replicas,
+            max_replicas=config.features_max_replicas,
+            lag_threshold=config.features_lag_threshold,
             keda=config.enable_keda,
         ),
     )
@@ -89,28 +101,23 @@ class Workloads(pulumi.ComponentResource):
         self.training = TrainingRuns(f"{name}-training", args.training, opts=with_topics)
         self.inference = InferenceService(f"{name}-inference", args.inference, opts=after)
         self.scorer = StreamScorer(f"{name}-scorer", args.scorer, opts=with_topics)
+        self.features = FeatureStage(f"{name}-features", args.features, opts=with_topics)
         self.summary = summary(args)
         self.register_outputs({"workloads": self.summary})
 
 
 def summary(args: WorkloadsArgs) -> dict[str, str]:
     """One line per workload and its autoscaler, for `ascent plan` and the stack outputs."""
-    t, i, s = args.training, args.inference, args.scorer
+    t, i = args.training, args.inference
     pools = t.contract.pools("training")
     where = f"pool {pools[0].name}, {pools[0].gpus_per_node} GPU/node" if pools else "CPU nodes"
     kind = f"Indexed Job x{t.nodes}" if t.nodes > 1 else "Job"
     when = f"schedule '{t.schedule}' and `ascent train`" if t.schedule else "`ascent train`"
     metrics = "cpu 70% + in-flight requests" if i.monitoring else "cpu 70%"
-    if s.keda:
-        scorer = (
-            f"Deployment + KEDA {s.min_replicas}..{max_replicas(s)} on lag "
-            f"> {s.lag_threshold} of group fraud-scores"
-        )
-    else:
-        scorer = f"Deployment x{fixed_replicas(s)} (no KEDA: a fixed count)"
     return {
         "trainer": f"{kind} on {where}, from CronJob template '{TEMPLATE}' by {when}",
         "inference": f"Deployment + HPA {i.min_replicas}..{i.max_replicas} on {metrics}"
         + (" (GPU)" if i.use_gpu else ""),
-        "scorer": scorer,
+        "scorer": consumers.summary(SCORER, args.scorer),
+        "features": consumers.summary(FEATURES, args.features) + ", on CPU nodes",
     }

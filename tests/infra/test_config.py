@@ -119,6 +119,24 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
         ">= scorerMinReplicas (5)",
     ),
     (
+        "feature stage min > max",
+        {"featuresMinReplicas": 4, "featuresMaxReplicas": 2},
+        "ascent:featuresMaxReplicas",
+        ">= featuresMinReplicas (4)",
+    ),
+    (
+        "feature stage lag threshold 0",
+        {"featuresLagThreshold": 0},
+        "ascent:featuresLagThreshold",
+        "greater than or equal to 1",
+    ),
+    (
+        "misspelt feature stage key",
+        {"featureMaxReplicas": 3},
+        "ascent:featureMaxReplicas",
+        "did you mean featuresMaxReplicas",
+    ),
+    (
         "GPU inference without pool",
         {"gpuPools": [], "inferenceUseGpu": True},
         "ascent:inferenceUseGpu",
@@ -233,6 +251,12 @@ def test_pulumi_yaml_declarations_are_typed_and_described():
         assert "default" in decl, key
         if decl["type"] == "array":
             assert decl["items"]["type"] in {"string", "integer", "boolean"}, key
+
+
+def test_the_feature_stage_defaults_to_0_to_6_replicas_on_a_lag_of_5000():
+    cfg = StackConfig()
+    assert (cfg.features_min_replicas, cfg.features_max_replicas) == (0, 6)
+    assert cfg.features_lag_threshold == 5000
 
 
 def test_pulumi_yaml_defaults_equal_the_model_defaults():

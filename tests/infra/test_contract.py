@@ -62,7 +62,7 @@ def test_both_targets_fill_the_contract(contracts, stack):
     assert set(contract.service_accounts) == set(WORKLOADS) | topic_admin
     assert contract.depends_on, "nothing for the workloads to wait for"
     if contract.kafka.auth == "scram-sha-512":
-        assert set(contract.kafka.secrets) == {"trainer", "scorer"}
+        assert set(contract.kafka.secrets) == {"trainer", "scorer", "features"}
         assert contract.object_store.credentials == "secret"
         assert set(contract.object_store.secrets) == set(WORKLOADS)
     else:

@@ -10,8 +10,9 @@ from collections.abc import Iterator
 import pytest
 from confluent_kafka.admin import AdminClient
 
+from infra.names import TOPIC_FEATURES, TOPIC_TRANSACTIONS, TOPICS
 from workloads.common.embedded import embedded_broker
-from workloads.topics import EXIT_FAILED, EXIT_OK, main
+from workloads.topics import EXIT_FAILED, EXIT_OK, PLATFORM_TOPICS, main
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -35,6 +36,19 @@ def test_creates_each_topic_with_the_partitions_and_is_idempotent(bootstrap, mon
     assert capsys.readouterr().out.count(" created ") == 3
     assert main(["--partitions", "4", *names]) == EXIT_OK  # again: nothing to do
     assert capsys.readouterr().out.count(" ready ") == 3
+
+
+def test_by_default_every_platform_topic_gets_one_count_features_included(
+    bootstrap, monkeypatch, capsys
+):
+    """The feature stage writes each partition of `features` from the same partition of
+    `transactions`: the default topics are all of the platform's, with one partition count."""
+    assert PLATFORM_TOPICS == TOPICS and TOPIC_FEATURES in PLATFORM_TOPICS
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", bootstrap)
+    assert main(["--partitions", "3"]) == EXIT_OK
+    assert {t: _partitions(bootstrap, t) for t in TOPICS} == dict.fromkeys(TOPICS, 3)
+    assert _partitions(bootstrap, TOPIC_FEATURES) == _partitions(bootstrap, TOPIC_TRANSACTIONS)
+    assert f"topics: {TOPIC_FEATURES} created" in capsys.readouterr().out
 
 
 def test_a_topic_with_too_few_partitions_is_grown_or_named(bootstrap, monkeypatch, capsys):

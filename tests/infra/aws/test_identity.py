@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from infra.aws.identity import autoscaler_policy, workload_policy
-from infra.contract import WORKLOADS
+from infra.aws.identity import autoscaler_policy, keda_policy, workload_policy
+from infra.contract import LAG_SCALED, WORKLOADS
 
 BUCKET = "arn:aws:s3:::ascent-data"
 KEY = "arn:aws:kms:us-east-1:123456789012:key/k"
@@ -44,9 +44,11 @@ def test_trainer_policy_is_scoped_to_its_prefixes_topics_and_group():
         f"{BUCKET}/datasets/*",
         f"{BUCKET}/checkpoints/*",
         f"{BUCKET}/models/*",
+        f"{BUCKET}/dead-letters/*",  # dead letters too large for a Kafka record
     }
-    assert by_sid["ReadTopics"]["Resource"] == [
-        "arn:aws:kafka:us-east-1:123456789012:topic/ascent/uuid-1/transactions"
+    assert by_sid["ReadTopics"]["Resource"] == [  # the feature stage's batches, or raw records
+        "arn:aws:kafka:us-east-1:123456789012:topic/ascent/uuid-1/features",
+        "arn:aws:kafka:us-east-1:123456789012:topic/ascent/uuid-1/transactions",
     ]
     assert by_sid["WriteTopics"]["Resource"] == [
         "arn:aws:kafka:us-east-1:123456789012:topic/ascent/uuid-1/transactions-dlq"
@@ -76,6 +78,46 @@ def test_scorer_writes_scores_and_dlq_and_uses_its_group():
     assert by_sid["OwnGroup"]["Resource"].endswith(":group/ascent/uuid-1/fraud-scores")
 
 
+def test_scorer_writes_only_dead_letters_to_the_bucket():
+    doc = workload_policy(WORKLOADS["scorer"], BUCKET, KEY, MSK)
+    assert_least_privilege(doc)
+    by_sid = {s["Sid"]: s for s in _statements(doc)}
+    assert by_sid["WriteObjects"]["Resource"] == [f"{BUCKET}/dead-letters/*"]
+    assert by_sid["ReadObjects"]["Resource"] == [f"{BUCKET}/models/*"]
+
+
+def test_the_feature_stage_turns_transactions_into_features_under_its_own_group():
+    doc = workload_policy(WORKLOADS["features"], BUCKET, KEY, MSK)
+    assert_least_privilege(doc)
+    by_sid = {s["Sid"]: s for s in _statements(doc)}
+    topic = "arn:aws:kafka:us-east-1:123456789012:topic/ascent/uuid-1/"
+    assert by_sid["ReadTopics"]["Resource"] == [topic + "transactions"]
+    assert by_sid["WriteTopics"]["Resource"] == [topic + "features", topic + "transactions-dlq"]
+    assert by_sid["OwnGroup"]["Resource"].endswith(":group/ascent/uuid-1/features")
+    assert "kafka-cluster:WriteDataIdempotently" in by_sid["Connect"]["Action"]
+    assert by_sid["WriteObjects"]["Resource"] == [f"{BUCKET}/dead-letters/*"]
+    assert "ReadObjects" not in by_sid  # it reads no model, no dataset
+    assert by_sid["ListOwnPrefixes"]["Condition"]["StringLike"]["s3:prefix"] == ["dead-letters/*"]
+
+
+def test_keda_may_describe_the_groups_and_topics_it_scales_on_and_nothing_else():
+    topics = sorted(set(LAG_SCALED.values()))
+    groups = sorted(str(WORKLOADS[w].group) for w in LAG_SCALED)
+    assert (topics, groups) == (["transactions"], ["features", "fraud-scores"])
+    doc = keda_policy(MSK, topics, groups)
+    assert_least_privilege(doc)
+    by_sid = {s["Sid"]: s for s in _statements(doc)}
+    assert by_sid["DescribeTopic"]["Resource"] == [
+        "arn:aws:kafka:us-east-1:123456789012:topic/ascent/uuid-1/transactions"
+    ]
+    assert by_sid["DescribeGroup"]["Resource"] == [
+        "arn:aws:kafka:us-east-1:123456789012:group/ascent/uuid-1/features",
+        "arn:aws:kafka:us-east-1:123456789012:group/ascent/uuid-1/fraud-scores",
+    ]
+    actions = {a for s in _statements(doc) for a in _actions(s)}
+    assert not {a for a in actions if "Data" in a or "Alter" in a}
+
+
 def test_autoscaler_policy_resizes_only_its_own_groups():
     doc = autoscaler_policy("ascent-x", "arn:aws:eks:us-east-1:1:nodegroup/ascent-x")
     assert_least_privilege(doc)
@@ -93,11 +135,13 @@ def test_each_workload_has_a_bound_role_with_a_least_privilege_policy(inventorie
         "trainer",
         "inference",
         "scorer",
+        "features",
         "cluster-autoscaler",
         "keda-operator",
         "topic-admin",
     }
     assert bindings["trainer"]["namespace"] == "training"
+    assert bindings["features"]["namespace"] == "training"
     assert bindings["topic-admin"]["namespace"] == "ascent-system"
     assert bindings["keda-operator"]["namespace"] == "keda"
     assert bindings["cluster-autoscaler"]["namespace"] == "kube-system"

@@ -26,9 +26,9 @@ def test_outputs(inventories, stack):
     assert out["kafkaBootstrapBrokers"].endswith(":9098")
     assert set(out["repositoryUrls"]) == {"training", "inference"}
     assert set(out["roleArns"]) == {
-        "trainer", "inference", "scorer", "keda", "topics", "cluster-autoscaler"
+        "trainer", "inference", "scorer", "features", "keda", "topics", "cluster-autoscaler"
     }  # fmt: skip
-    assert set(out["workloads"]) == {"trainer", "inference", "scorer"}
+    assert set(out["workloads"]) == {"trainer", "inference", "scorer", "features"}
     assert out["bucketName"]
 
 
@@ -116,7 +116,7 @@ def test_pods_start_only_once_their_pod_identity_association_exists(run_stack, s
         if key in associations:
             assert inv.depends_on(res, associations[key]), (res.name, key)
             checked.add(key[1])
-    assert checked >= {"trainer", "inference", "scorer"}
+    assert checked >= {"trainer", "inference", "scorer", "features"}
     keda = next(
         r for r in inv.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "keda"
     )

@@ -437,6 +437,19 @@ def test_kafka_triggers_meet_the_scaler_contract(label: str) -> None:
     assert not problems, f"{label}: the kafka scaler would reject: {problems}"
 
 
+@pytest.mark.parametrize("label", list(RUNS))
+def test_every_lag_scaled_consumer_has_a_trigger_the_scaler_accepts(label: str) -> None:
+    """The scorer's and the feature stage's triggers, each with its resolved authentication."""
+    triggers = {where: (meta, auth) for where, meta, auth in kafka_triggers(inventory(label))}
+    assert set(triggers) == {
+        "ScaledObject serving/scorer triggers[0]",
+        "ScaledObject training/features triggers[0]",
+    }
+    meta, auth = triggers["ScaledObject training/features triggers[0]"]
+    assert meta["consumerGroup"] == "features" and auth is not None
+    assert kafka_trigger_problems(meta, auth) == []
+
+
 def test_kafka_contract_rejects_what_the_scaler_rejects() -> None:
     msk = {
         "bootstrapServers": "b-1:9098",

@@ -29,6 +29,7 @@ IMAGE_RUNNERS = {
     # (type, object name): where its pod template is
     (DEPLOYMENT, "inference"): ("spec", "template"),
     (DEPLOYMENT, "scorer"): ("spec", "template"),
+    (DEPLOYMENT, "features"): ("spec", "template"),
     (CRON_JOB, "trainer"): ("spec", "jobTemplate", "spec", "template"),
     # the topics bootstrap on MSK (auto-named: its logical name), rerun on a new image
     ("kubernetes:batch/v1:Job", "workloads-topics-job"): ("spec", "template"),

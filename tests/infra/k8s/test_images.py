@@ -35,8 +35,8 @@ def test_every_workload_runs_the_pinned_digest(run_stack, stack):
     ours = [r for r in inv.custom() if r.type.startswith("kubernetes:")
             and r.type.split(":")[-1] in ("Deployment", "CronJob", "Job")
             and r.name.startswith("workloads-")]  # fmt: skip
-    # the trainer's template, inference, the scorer, and on MSK the topics Job
-    assert len(ours) == (4 if stack == "aws-prod" else 3), [r.name for r in ours]
+    # the trainer's template, inference, the scorer, the feature stage, and on MSK the topics Job
+    assert len(ours) == (5 if stack == "aws-prod" else 4), [r.name for r in ours]
     for res in ours:
         images = _images(manifest(res))
         assert images and set(images) <= set(PINNED.values()), (res.name, images)

@@ -43,6 +43,17 @@ def test_rendered_objects_validate_strictly(inventories, variants, where, versio
         kubernetes_validate.validate(doc, version + ".0", strict=True)
 
 
+@pytest.mark.parametrize("version", SUPPORTED_KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("where", [*STACKS, *VARIANTS])
+def test_the_feature_stage_is_among_the_validated_objects(inventories, variants, where, version):
+    docs = manifests(inventory(inventories, variants, where))
+    (stage,) = [
+        d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "features"
+    ]
+    assert stage["metadata"]["namespace"] == "training"
+    kubernetes_validate.validate(stage, version + ".0", strict=True)
+
+
 def test_validation_rejects_an_unknown_field():
     doc = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}, "spek": {}}
     with pytest.raises(kubernetes_validate.ValidationError):

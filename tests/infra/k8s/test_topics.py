@@ -9,6 +9,7 @@ import pytest
 
 from infra.aws.identity import topic_admin_policy
 from infra.config import parse_config
+from infra.contract import TOPIC_FEATURES, TOPIC_TRANSACTIONS, TOPICS
 from infra.offline import stack_config
 
 
@@ -20,13 +21,15 @@ def test_msk_stacks_create_their_topics_with_the_promised_partitions(inventories
     pod = spec["template"]["spec"]
     (container,) = pod["containers"]
     partitions = parse_config(stack_config(stack)).scorer_max_replicas
-    assert container["args"] == ["workloads.topics", "--partitions", str(partitions)]
+    # every platform topic named, `features` included: a new topic is a new run of the Job
+    assert container["args"] == ["workloads.topics", "--partitions", str(partitions), *TOPICS]
+    assert TOPIC_FEATURES in container["args"]
     assert pod["serviceAccountName"] == "topic-admin"
     assert [v["name"] for v in pod["volumes"]] == ["tmp"]  # read-only root, scratch in /tmp
     assert spec["activeDeadlineSeconds"] <= 300 and spec["ttlSecondsAfterFinished"] > 0
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["KAFKA_AUTH"] == "aws-iam" and env["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
-    for name in ("workloads-scorer", "workloads-training-template"):
+    for name in ("workloads-scorer", "workloads-features", "workloads-training-template"):
         assert inv.depends_on(inv.named(name), job), name
     assert not inv.depends_on(inv.named("workloads-inference"), job)  # serving needs no topic
 
@@ -41,7 +44,28 @@ def test_the_topics_job_is_auto_named_so_a_new_template_is_a_new_run(inventories
 def test_the_local_target_uses_strimzi_topics_instead(inventories):
     inv = inventories["local"]
     assert inv.of_type("kubernetes:batch/v1:Job") == []
-    assert len(inv.of_type("kubernetes:kafka.strimzi.io/v1beta2:KafkaTopic")) == 3
+    topics = inv.of_type("kubernetes:kafka.strimzi.io/v1beta2:KafkaTopic")
+    assert sorted(t.inputs["metadata"]["name"] for t in topics) == sorted(TOPICS)  # 4: features
+
+
+@pytest.mark.parametrize("stack", ["local", "aws-dev", "aws-prod"])
+def test_features_has_as_many_partitions_as_transactions(inventories, stack):
+    """The feature stage writes each partition of `features` from the same partition of
+    `transactions`: both topics need one count, on MSK (the Job) and Strimzi (KafkaTopics)."""
+    inv = inventories[stack]
+    partitions = parse_config(stack_config(stack)).scorer_max_replicas
+    if stack == "local":
+        topics = inv.of_type("kubernetes:kafka.strimzi.io/v1beta2:KafkaTopic")
+        found = {t.inputs["metadata"]["name"]: t.inputs["spec"]["partitions"] for t in topics}
+        assert found[TOPIC_FEATURES] == found[TOPIC_TRANSACTIONS] == partitions
+    else:  # one --partitions for every topic the Job names
+        (job,) = inv.of_type("kubernetes:batch/v1:Job")
+        args = job.inputs["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert args[1:3] == ["--partitions", str(partitions)]
+        assert {TOPIC_FEATURES, TOPIC_TRANSACTIONS} <= set(args[3:])
+        policy = json.loads(inv.named("topics-identity-policy").inputs["policy"])
+        (manage,) = [s for s in policy["Statement"] if s["Sid"] == "ManageOwnTopics"]
+        assert any(r.endswith("/" + TOPIC_FEATURES) for r in manage["Resource"])
 
 
 def test_the_topic_admin_may_manage_only_the_platform_topics():

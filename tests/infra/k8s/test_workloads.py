@@ -10,10 +10,18 @@ from typing import Any
 import pytest
 
 from infra.config import parse_config
-from infra.contract import GROUP_SCORER, NS_SERVING, NS_TRAINING, TOPIC_TRANSACTIONS
+from infra.contract import (
+    GROUP_FEATURES,
+    GROUP_SCORER,
+    NS_SERVING,
+    NS_TRAINING,
+    TOPIC_FEATURES,
+    TOPIC_TRANSACTIONS,
+)
 from infra.k8s.render import manifest
 from infra.k8s.training import RUNNERS_GROUP
 from infra.offline import Inventory, stack_config
+from infra.train import job_from_template
 from tests.infra.k8s.conftest import DIGEST, VARIANTS, declaring_stack
 
 STACKS = ("local", "aws-dev", "aws-prod")
@@ -60,6 +68,7 @@ def workload_pods(inv: Inventory) -> dict[str, dict[str, Any]]:
         "trainer": pod_of(one(inv, "CronJob", "trainer")),
         "inference": pod_of(one(inv, "Deployment", "inference")),
         "scorer": pod_of(one(inv, "Deployment", "scorer")),
+        "features": pod_of(one(inv, "Deployment", "features")),
     }
 
 
@@ -94,7 +103,7 @@ def test_images_come_from_the_contract_registry_with_the_configured_tag(inventor
     for name, pod in workload_pods(inventories[stack]).items():
         image = pod["containers"][0]["image"]
         assert image.endswith(f":{config.image_tag}") and not image.endswith(":latest"), name
-        repo = "training" if name == "trainer" else "inference"
+        repo = "training" if name in ("trainer", "features") else "inference"
         assert image.split(":")[0].endswith(repo) or repo in image
 
 
@@ -379,3 +388,129 @@ def test_keda_reads_lag_on_aws_with_a_describe_only_role(inventories):
         "keda",
         "keda-operator",
     )
+
+
+# --- the feature stage: transactions -> Arrow batches for the trainer, on CPU nodes ---
+
+
+def env_of(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_feature_stage_runs_on_cpu_in_training_under_its_own_identity(inventories, stack):
+    config = parse_config(stack_config(stack))
+    deployment = one(inventories[stack], "Deployment", "features")
+    assert deployment["metadata"]["namespace"] == NS_TRAINING
+    assert deployment["metadata"]["annotations"] == SKIP_AWAIT  # not awaited, like the scorer
+    assert "replicas" not in deployment["spec"]  # KEDA's (see the day-2 tests)
+    pod = pod_of(deployment)
+    assert pod["serviceAccountName"] == "features"
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["terminationGracePeriodSeconds"] == 30
+    # CPU nodes: no GPU, no GPU toleration, no pool affinity (the scorer's scheduling)
+    assert "tolerations" not in pod and "affinity" not in pod and "nodeSelector" not in pod
+    (c,) = pod["containers"]
+    assert c["resources"] == {
+        "requests": {"cpu": "500m", "memory": "1Gi"},
+        "limits": {"cpu": "1", "memory": "1Gi"},
+    }
+    # the training image, whose ENTRYPOINT is the trainer's launcher: `command` replaces it
+    assert "/training" in c["image"] and c["image"].endswith(f":{config.image_tag}")
+    assert c["command"] == ["python", "-m", "workloads.training.features"]
+    assert "args" not in c
+    env = env_of(c)
+    assert env["FEATURES_HEARTBEAT_FILE"] == "/tmp/heartbeat" and env["FEATURES_THREADS"] == "1"
+    assert env["KAFKA_GROUP_ID"] == GROUP_FEATURES
+    assert env["KAFKA_AUTH"] == ("aws-iam" if config.target == "aws" else "scram-sha-512")
+    assert env["OBJECT_STORE_URL"].startswith("s3://")  # dead letters too large for Kafka
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert "/tmp/heartbeat" in c[probe]["exec"]["command"][-1], probe
+    if config.target == "local":  # its own SCRAM user and MinIO user, the brokers' CA
+        assert env["KAFKA_USERNAME"]["secretKeyRef"]["name"] == "kafka-features"
+        assert env["AWS_ACCESS_KEY_ID"]["secretKeyRef"]["name"] == "minio-features"
+        assert any(m["name"] == "kafka-ca" for m in c["volumeMounts"])
+    else:
+        assert "KAFKA_USERNAME" not in env and "AWS_ACCESS_KEY_ID" not in env  # Pod Identity
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_feature_stage_probes_and_pod_match_the_scorers(inventories, stack):
+    """Same heartbeat probes, security and volumes as the scorer (one helper, not a copy)."""
+    inv = inventories[stack]
+    scorer, features = (pod_of(one(inv, "Deployment", n)) for n in ("scorer", "features"))
+    (sc,), (fc,) = scorer["containers"], features["containers"]
+    for key in ("startupProbe", "livenessProbe", "readinessProbe", "securityContext"):
+        assert fc[key] == sc[key], key
+    assert features["securityContext"] == scorer["securityContext"]
+    assert [v["name"] for v in features["volumes"]] == [v["name"] for v in scorer["volumes"]]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_keda_scales_the_feature_stage_on_its_lag_within_the_partitions(inventories, stack):
+    config = parse_config(stack_config(stack))
+    inv = inventories[stack]
+    scaled_object = one(inv, "ScaledObject", "features")
+    assert scaled_object["metadata"]["namespace"] == NS_TRAINING
+    scaled = scaled_object["spec"]
+    assert scaled["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
+                                        "name": "features"}  # fmt: skip
+    assert scaled["minReplicaCount"] == config.features_min_replicas == 0
+    partitions = config.scorer_max_replicas  # every platform topic has this many
+    assert scaled["maxReplicaCount"] == min(config.features_max_replicas, partitions)
+    (trigger,) = scaled["triggers"]
+    meta = trigger["metadata"]
+    assert trigger["authenticationRef"] == {"name": "features-kafka"}
+    assert (meta["consumerGroup"], meta["topic"]) == (GROUP_FEATURES, TOPIC_TRANSACTIONS)
+    assert meta["lagThreshold"] == str(config.features_lag_threshold) == "5000"
+    # the same trigger as the scorer's but for group and threshold
+    scorer = one(inv, "ScaledObject", "scorer")["spec"]["triggers"][0]["metadata"]
+    assert {k: v for k, v in meta.items() if k not in ("consumerGroup", "lagThreshold")} == {
+        k: v for k, v in scorer.items() if k not in ("consumerGroup", "lagThreshold")
+    }
+    auth = one(inv, "TriggerAuthentication", "features-kafka")
+    assert auth["metadata"]["namespace"] == NS_TRAINING
+    if config.target == "aws":
+        assert auth["spec"] == {"podIdentity": {"provider": "aws"}}
+    else:
+        params = {r["parameter"]: r["name"] for r in auth["spec"]["secretTargetRef"]}
+        assert params == {"username": "kafka-features", "password": "kafka-features",
+                          "ca": "kafka-ca"}  # fmt: skip
+    assert inventories[stack].outputs["workloads"]["features"] == (
+        f"Deployment + KEDA 0..{scaled['maxReplicaCount']} on lag > 5000 of group features, "
+        "on CPU nodes"
+    )
+
+
+@pytest.mark.parametrize("variant", ["no-keda", "no-keda-aws"])
+def test_without_keda_the_feature_stage_runs_a_fixed_count(variants, variant):
+    inv = variants[variant]
+    stack, overrides = VARIANTS[variant]
+    config = parse_config(stack_config(stack, overrides=overrides))
+    features = one(inv, "Deployment", "features")
+    assert features["spec"]["replicas"] == max(1, config.features_min_replicas) == 1
+    assert "no KEDA" in inv.outputs["workloads"]["features"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_feature_stage_waits_for_its_service_account_and_the_topics(inventories, stack):
+    inv = inventories[stack]
+    stage = inv.named("workloads-features")
+    (account,) = [a for a in inv.of_type("kubernetes:core/v1:ServiceAccount")
+                  if a.inputs["metadata"]["name"] == "features"]  # fmt: skip
+    assert account.inputs["metadata"]["namespace"] == NS_TRAINING
+    assert inv.depends_on(stage, account)
+    for job in inv.of_type("kubernetes:batch/v1:Job"):  # the topics bootstrap, on MSK
+        assert inv.depends_on(stage, job)
+
+
+@pytest.mark.parametrize("where", [*STACKS, *VARIANTS])
+def test_training_runs_read_the_feature_stages_batches(inventories, variants, where):
+    """The trainer never parses JSON on the GPU pods: runs read `features` (Arrow batches)."""
+    inv = inventories[where] if where in inventories else variants[where]
+    template = one(inv, "CronJob", "trainer")
+    run = job_from_template(template, "trainer-20261201-120000")
+    for spec in (pod_of(template), run["spec"]["template"]["spec"]):
+        env = env_of(spec["containers"][0])
+        assert (env["TRAIN_INPUT"], env["TRAIN_TOPIC"]) == ("features", TOPIC_FEATURES)
+        assert env["KAFKA_GROUP_ID"] == "trainer"  # its own group, not the stage's

@@ -144,7 +144,7 @@ def test_topics_match_the_contract(replicas, partitions):
 
 def test_each_user_is_limited_to_its_topics_and_group(inv):
     users = {u.inputs["metadata"]["name"]: u.inputs for u in inv.of_type(CR + "KafkaUser")}
-    assert sorted(users) == KAFKA_USERS == ["scorer", "trainer"]
+    assert sorted(users) == KAFKA_USERS == ["features", "scorer", "trainer"]
     for name, user in users.items():
         workload = WORKLOADS[name]
         assert user["spec"]["authentication"]["type"] == "scram-sha-512"
@@ -249,9 +249,19 @@ def test_replication(replicas, factor, min_insync):
         (
             "trainer",
             [
+                ("topic", "features", ["Read", "Describe"]),
                 ("topic", "transactions", ["Read", "Describe"]),
                 ("topic", "transactions-dlq", ["Write", "Describe"]),
                 ("group", "trainer", ["Read"]),
+            ],
+        ),
+        (
+            "features",
+            [
+                ("topic", "transactions", ["Read", "Describe"]),
+                ("topic", "features", ["Write", "Describe"]),
+                ("topic", "transactions-dlq", ["Write", "Describe"]),
+                ("group", "features", ["Read"]),
             ],
         ),
         (

@@ -10,7 +10,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
-from infra.contract import PREFIX_CHECKPOINTS, PREFIX_DATASETS, PREFIX_MODELS, WORKLOADS
+from infra.contract import (
+    PREFIX_CHECKPOINTS,
+    PREFIX_DATASETS,
+    PREFIX_DEAD_LETTERS,
+    PREFIX_MODELS,
+    WORKLOADS,
+)
 from infra.local.storage import (
     MINIO_CHART,
     MINIO_REPO,
@@ -208,11 +214,17 @@ def test_bad_args_fail_naming_the_field(changes, field):
         (
             "trainer",
             [PREFIX_DATASETS, PREFIX_CHECKPOINTS, PREFIX_MODELS],
-            [PREFIX_DATASETS, PREFIX_CHECKPOINTS, PREFIX_MODELS],
-            '"s3:prefix": ["checkpoints/*", "datasets/*", "models/*"]',
+            [PREFIX_DATASETS, PREFIX_CHECKPOINTS, PREFIX_MODELS, PREFIX_DEAD_LETTERS],
+            '"s3:prefix": ["checkpoints/*", "datasets/*", "dead-letters/*", "models/*"]',
         ),
         ("inference", [PREFIX_MODELS], [], '"s3:prefix": ["models/*"]'),
-        ("scorer", [PREFIX_MODELS], [], '"s3:prefix": ["models/*"]'),
+        (
+            "scorer",
+            [PREFIX_MODELS],
+            [PREFIX_DEAD_LETTERS],
+            '"s3:prefix": ["dead-letters/*", "models/*"]',
+        ),
+        ("features", [], [PREFIX_DEAD_LETTERS], '"s3:prefix": ["dead-letters/*"]'),
     ],
 )
 def test_policy_statements(workload, reads, writes, listed):

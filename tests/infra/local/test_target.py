@@ -43,7 +43,7 @@ def test_kafka_minio_and_workload_namespaces_are_declared(local):
     assert all(t["partitions"] == 3 for t in topics.values())  # scorerMaxReplicas in local
     users = {r.inputs["metadata"]["name"]
              for r in local.of_type("kubernetes:kafka.strimzi.io/v1beta2:KafkaUser")}  # fmt: skip
-    assert users == {"trainer", "scorer"}
+    assert users == {"trainer", "scorer", "features"}
     namespaces = {r.inputs["metadata"]["name"]
                   for r in local.of_type("kubernetes:core/v1:Namespace")}  # fmt: skip
     assert {"kafka", "minio", "training", "serving", "ascent-system"} <= namespaces
