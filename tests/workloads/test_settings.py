@@ -12,6 +12,7 @@ def test_defaults_reach_the_embedded_broker_and_a_local_directory(monkeypatch):
     for name in ("KAFKA_BOOTSTRAP_SERVERS", "KAFKA_AUTH", "OBJECT_STORE_URL"):
         monkeypatch.delenv(name, raising=False)
     conf = KafkaSettings().client_config()
+    assert conf.pop("logger").name == "librdkafka" and conf.pop("log_level") == 4
     assert conf == {"bootstrap.servers": "127.0.0.1:9092", "security.protocol": "PLAINTEXT"}
     assert StoreSettings().object_store_url == "file://./artifacts"
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,3 +56,35 @@ def configure_logging(level: str | int = "INFO", json_output: bool | None = None
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper() if isinstance(level, str) else level)
+
+
+class RepeatFilter(logging.Filter):
+    """Lets a message through once per `window_s`: librdkafka says "Connect to ... failed" every
+    few milliseconds while a broker is down. The next one let through carries `repeated`: how
+    many like it were held back. Messages alike differ only in their numbers (timings)."""
+
+    def __init__(self, window_s: float = 60.0):
+        super().__init__()
+        self.window_s = window_s
+        self._seen: dict[str, tuple[float, int]] = {}  # shape -> (last let through, held back)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        shape = re.sub(r"\d+", "#", record.getMessage())
+        now = time.monotonic()
+        last, held = self._seen.get(shape, (-1e18, 0))
+        if now - last < self.window_s:
+            self._seen[shape] = (last, held + 1)
+            return False
+        self._seen[shape] = (now, 0)
+        if held:
+            record.repeated = held
+        return True
+
+
+def kafka_logger() -> logging.Logger:
+    """The logger librdkafka's own lines go to (`logger` in a client's config): warnings and
+    above (its `log_level` is set to match), each kind at most once a minute."""
+    logger = logging.getLogger("librdkafka")
+    if not any(isinstance(f, RepeatFilter) for f in logger.filters):
+        logger.addFilter(RepeatFilter())
+    return logger

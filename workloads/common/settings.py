@@ -12,6 +12,8 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from workloads.common.logs import kafka_logger
+
 
 class KafkaSettings(BaseSettings):
     """How to reach Kafka: no auth (embedded/dev), SCRAM over TLS (local target), IAM (MSK)."""
@@ -41,6 +43,8 @@ class KafkaSettings(BaseSettings):
         conf: dict[str, Any] = {
             "bootstrap.servers": self.bootstrap_servers,
             "security.protocol": self.security_protocol,
+            "logger": kafka_logger(),  # through our log format, repeats held back
+            "log_level": 4,  # syslog warning: librdkafka's own lines at warning and above
         }
         if self.ssl_ca_location:
             conf["ssl.ca.location"] = self.ssl_ca_location
