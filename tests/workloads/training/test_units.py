@@ -77,10 +77,11 @@ def test_checkpoints_round_trip_point_at_the_newest_and_prune(tmp_path):
     ckpt = Checkpoints(store, "run-1", keep=2)
     assert ckpt.load() is None
     for step in (10, 20, 30):
-        ckpt.save(step, {"w": torch.full((2,), float(step))}, {0: step * 10, 1: step})
+        state = {"model": {"w": torch.full((2,), float(step))}, "optimizer": {}}
+        ckpt.save(step, state, {0: step * 10, 1: step})
     state = ckpt.load()
     assert state is not None
-    assert state["step"] == 30 and torch.equal(state["w"], torch.full((2,), 30.0))
+    assert state["step"] == 30 and torch.equal(state["model"]["w"], torch.full((2,), 30.0))
     assert state["offsets"] == {0: 300, 1: 30}
     assert store.get_json("checkpoints/run-1/latest.json")["offsets"] == {"0": 300, "1": 30}
     kept = [k for k in store.list("checkpoints/run-1/") if k.endswith(".pt")]
