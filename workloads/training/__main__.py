@@ -8,7 +8,7 @@ import os
 import sys
 
 from workloads.common.logs import configure_logging
-from workloads.common.objectstore import ObjectStore
+from workloads.common.objectstore import ObjectNotFound, ObjectStore
 from workloads.common.settings import KafkaSettings, StoreSettings
 from workloads.training.distributed import init_distributed
 from workloads.training.settings import parse_settings
@@ -35,10 +35,23 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"training stopped: {exc}; exit {EXIT_BROKER_UNAVAILABLE}", file=sys.stderr)
         return EXIT_BROKER_UNAVAILABLE
-    except RuntimeError as exc:  # a missing topic, failed dead letters: say it in one line
+    except (
+        RuntimeError,
+        PermissionError,
+        ObjectNotFound,
+    ) as exc:  # a missing topic, lost checkpoints, ...
         logging.getLogger("workloads.training").error("training failed", extra={"error": str(exc)})
         print(f"training failed: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # the object store unreachable: retried like a broker outage
+        logging.getLogger("workloads.training").error(
+            "object store unavailable", extra={"error": str(exc)}
+        )
+        print(
+            f"training stopped: object store unavailable: {exc}; exit {EXIT_BROKER_UNAVAILABLE}",
+            file=sys.stderr,
+        )
+        return EXIT_BROKER_UNAVAILABLE
     finally:
         ctx.close()
     if ctx.is_primary:

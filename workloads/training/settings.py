@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from infra.names import GROUP_TRAINER, TOPIC_DLQ, TOPIC_TRANSACTIONS
+from infra.names import GROUP_TRAINER, TOPIC_DLQ, TOPIC_FEATURES, TOPIC_TRANSACTIONS
 from workloads.common.flags import parse_flags
 
 
@@ -14,7 +16,11 @@ class TrainerSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TRAIN_", extra="forbid", populate_by_name=True)
 
-    topic: str = TOPIC_TRANSACTIONS
+    input: Literal["records", "features"] = Field(
+        default="records",
+        description="records: JSON transactions; features: the feature stage's Arrow batches",
+    )
+    topic: str = Field(default="", description="default: transactions, or features for features")
     dlq_topic: str = TOPIC_DLQ
     group_id: str = Field(default=GROUP_TRAINER, validation_alias="KAFKA_GROUP_ID")
     batch_size: int = Field(default=256, ge=1, le=65536)
@@ -22,7 +28,14 @@ class TrainerSettings(BaseSettings):
     pos_weight: float = Field(default=10.0, gt=0, description="weight of the rare fraud class")
     width: int = Field(default=64, ge=1, le=16384)
     depth: int = Field(default=2, ge=1, le=64)
-    checkpoint_every: int = Field(default=50, ge=1, description="steps between checkpoints")
+    checkpoint_every: int = Field(default=2000, ge=1, description="steps between checkpoints")
+    checkpoint_interval_s: float = Field(
+        default=60.0, gt=0, description="seconds between checkpoints (whichever comes first)"
+    )
+    fresh: bool = Field(
+        default=False,
+        description="start a new model even though this run has checkpoints or committed offsets",
+    )
     keep_checkpoints: int = Field(default=3, ge=1)
     max_records: int = Field(default=0, ge=0, description="stop after this many (0: no limit)")
     idle_timeout_s: float = Field(default=5.0, gt=0, description="stop when no data this long")
@@ -38,6 +51,12 @@ class TrainerSettings(BaseSettings):
     threads: int = Field(default=0, ge=0, description="torch CPU threads (0: torch's default)")
     log_every: int = Field(default=20, ge=1)
     fail_on_gate: bool = False
+
+    @model_validator(mode="after")
+    def _default_topic(self) -> TrainerSettings:
+        if not self.topic:
+            self.topic = TOPIC_FEATURES if self.input == "features" else TOPIC_TRANSACTIONS
+        return self
 
 
 def parse_settings(argv: list[str] | None = None) -> TrainerSettings:

@@ -31,10 +31,54 @@ EXIT_BROKER_UNAVAILABLE = 75  # EX_TEMPFAIL: the Job retries the pod; the checkp
 
 
 class BrokerUnavailable(RuntimeError):
-    """Kafka did not take the offsets in time. A synchronous commit has no timeout of its own
-    (librdkafka waits for the coordinator for ever, and so does `close`), so the trainer gives
-    up and exits; nothing was committed past the last durable checkpoint, which the next pod
-    resumes from."""
+    """Kafka is unreachable or did not take the offsets in time. A synchronous commit has no
+    timeout of its own (librdkafka waits for the coordinator for ever, and so does `close`), so
+    the workload gives up and exits; nothing was committed past the last durable checkpoint,
+    which the next pod resumes from. `wedged`: a commit is still stuck inside librdkafka."""
+
+    def __init__(self, message: str, wedged: bool = False):
+        super().__init__(message)
+        self.wedged = wedged
+
+
+def commit_within(
+    consumer: Consumer,
+    offsets: list[TopicPartition],
+    timeout_s: float = COMMIT_TIMEOUT_S,
+    attempts: int = COMMIT_ATTEMPTS,
+) -> None:
+    """Commit `offsets` synchronously within `timeout_s`; a refused commit is retried with
+    backoff. BrokerUnavailable when Kafka does not take them. Not while another thread is
+    inside the consumer's `poll`."""
+    error: list[KafkaException] = []
+    for attempt in range(attempts if offsets else 0):
+        error = []
+        done = threading.Event()
+
+        def run(error: list[KafkaException] = error, done: threading.Event = done) -> None:
+            try:
+                consumer.commit(offsets=offsets, asynchronous=False)
+            except KafkaException as exc:
+                error.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name="offset-commit", daemon=True).start()
+        if not done.wait(timeout_s):  # that commit is still inside librdkafka: no retry
+            raise BrokerUnavailable(
+                f"Kafka took no offset commit in {timeout_s:g} s (broker unreachable?)",
+                wedged=True,
+            )
+        if not error:
+            return
+        log.warning("offset commit refused", extra={"error": str(error[0]), "attempt": attempt + 1})
+        if attempt + 1 < attempts:
+            time.sleep(2**attempt)
+    if offsets:
+        raise BrokerUnavailable(f"Kafka refused the offset commit {attempts} times: {error[0]}")
+
+
+_ABANDONED: list[Consumer] = []
 
 
 def partitions_for(rank: int, world: int, partitions: list[int]) -> list[int]:
@@ -61,23 +105,32 @@ class PartitionSource:
                 "auto.offset.reset": "earliest",
             }
         )
-        meta = self.consumer.list_topics(topic, timeout=10).topics.get(topic)
-        if meta is None or meta.error is not None or not meta.partitions:
-            self.consumer.close()
-            raise RuntimeError(f"topic {topic!r} does not exist on {settings.bootstrap_servers}")
-        self.partitions = partitions_for(rank, world, list(meta.partitions))
-        committed = {
-            tp.partition: tp.offset
-            for tp in self.consumer.committed(
-                [TopicPartition(topic, p) for p in self.partitions], timeout=10
-            )
-        }
+        try:
+            meta = self.consumer.list_topics(topic, timeout=10).topics.get(topic)
+            if meta is None or meta.error is not None or not meta.partitions:
+                self.consumer.close()
+                raise RuntimeError(
+                    f"topic {topic!r} does not exist on {settings.bootstrap_servers}"
+                )
+            self.partitions = partitions_for(rank, world, list(meta.partitions))
+            self.committed = {
+                tp.partition: tp.offset
+                for tp in self.consumer.committed(
+                    [TopicPartition(topic, p) for p in self.partitions], timeout=10
+                )
+                if tp.offset >= 0
+            }
+        except KafkaException as exc:
+            _ABANDONED.append(self.consumer)  # its teardown would wait for the broker
+            raise BrokerUnavailable(
+                f"Kafka at {settings.bootstrap_servers} unreachable: {exc.args[0].str()}"
+            ) from None
         self.position: dict[int, int] = {}
         for p in self.partitions:
             if start and p in start:
                 self.position[p] = start[p]  # the checkpoint is the source of truth
-            elif committed.get(p, -1) >= 0:
-                self.position[p] = committed[p]
+            elif p in self.committed:
+                self.position[p] = self.committed[p]
             else:
                 self.position[p] = OFFSET_BEGINNING
         self.consumer.assign([TopicPartition(topic, p, o) for p, o in self.position.items()])
@@ -107,38 +160,15 @@ class PartitionSource:
         timeout_s: float = COMMIT_TIMEOUT_S,
         attempts: int = COMMIT_ATTEMPTS,
     ) -> None:
-        """Commit the next offsets of this source's partitions, synchronously, within
-        `timeout_s`; a refused commit is retried with backoff. BrokerUnavailable when Kafka does
-        not take them. Not while another thread is inside `poll` (see feed.Prefetcher.commit)."""
+        """Commit the next offsets of this source's partitions (see `commit_within`)."""
         mine = [
             TopicPartition(self.topic, p, o) for p, o in offsets.items() if p in self.partitions
         ]
-        for attempt in range(attempts if mine else 0):
-            error: list[KafkaException] = []
-            done = threading.Event()
-
-            def run(error: list[KafkaException] = error, done: threading.Event = done) -> None:
-                try:
-                    self.consumer.commit(offsets=mine, asynchronous=False)
-                except KafkaException as exc:
-                    error.append(exc)
-                finally:
-                    done.set()
-
-            threading.Thread(target=run, name="offset-commit", daemon=True).start()
-            if not done.wait(timeout_s):
-                self._wedged = True  # that commit is still inside librdkafka: no retry, no close
-                raise BrokerUnavailable(
-                    f"Kafka took no offset commit in {timeout_s:g} s (broker unreachable?)"
-                )
-            if not error:
-                return
-            log.warning("offset commit refused", extra={"error": str(error[0]),
-                                                        "attempt": attempt + 1})  # fmt: skip
-            if attempt + 1 < attempts:
-                time.sleep(2**attempt)
-        if mine:
-            raise BrokerUnavailable(f"Kafka refused the offset commit {attempts} times: {error[0]}")
+        try:
+            commit_within(self.consumer, mine, timeout_s, attempts)
+        except BrokerUnavailable as exc:
+            self._wedged = exc.wedged
+            raise
 
     _wedged = False
 

@@ -2,12 +2,17 @@
 
 Delivery semantics (at-least-once, with a bounded replay):
 - offsets advance in memory as records are decoded (trained, held out, or dead-lettered);
-- every `checkpoint_every` steps, on SIGTERM and at the end, the ranks stop polling and train
-  what they have buffered; then global rank 0 writes a checkpoint (model, optimizer, step,
-  held-out slice, counts and the next offset of every partition) and moves `latest.json` to it;
-  only after that (a barrier) do the ranks commit those offsets to Kafka;
+- every `checkpoint_every` steps or `checkpoint_interval_s` seconds (whichever comes first), on
+  SIGTERM and at the end, the ranks stop polling and train what they have buffered; then global
+  rank 0 writes a checkpoint (model, optimizer, step, counts, the held-out rows new since the
+  last one, the next offset of every partition and, reading features, the next source offset of
+  every source partition) and moves `latest.json` to it; only after that (a barrier) do the
+  ranks commit those offsets to Kafka;
 - after a SIGKILL the trainer restarts from `latest.json` and seeks to its offsets: nothing is
-  lost, and at most the records consumed since that checkpoint (one interval) are trained again.
+  lost, and at most the records consumed since that checkpoint (one interval) are trained again;
+- it never starts over silently: checkpoints without a pointer, or offsets committed in its
+  group without a checkpoint, are an error unless `--fresh` is given; a corrupt newest
+  checkpoint falls back to an older kept one, with a warning (see checkpoint.py).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from workloads.common.model import Arch, FraudModel, optimizer, to_bytes
 from workloads.common.objectstore import ObjectStore
 from workloads.common.registry import ModelRegistry
 from workloads.common.settings import KafkaSettings
-from workloads.training.checkpoint import Checkpoints
+from workloads.training.checkpoint import CheckpointError, Checkpoints
 from workloads.training.distributed import DistContext
 from workloads.training.feed import Counts, Feed, held_out_mask
 from workloads.training.report import manifest, training_curve
@@ -90,6 +95,13 @@ class Trainer:
         source = PartitionSource(
             self.kafka, self.s.topic, self.s.group_id, self.ctx.rank, self.ctx.world, start
         )
+        if start is None and source.committed and not self.s.fresh:
+            source.close()
+            raise CheckpointError(
+                f"consumer group {self.s.group_id!r} has offsets committed on {self.s.topic!r} "
+                f"but run {self.s.run_id!r} has no checkpoint: the model they belong to is gone. "
+                "--fresh trains a new model from those offsets"
+            )
         producer = Producer({**self.kafka.client_config(), "enable.idempotence": True})
         try:
             source.require_topic(self.s.dlq_topic)
@@ -100,7 +112,12 @@ class Trainer:
                 self.s.eval_every,
                 self.s.eval_cap,
                 self.ctx.device,
+                store=self.store,
+                input_kind=self.s.input,
             )
+            if self._restored is not None:
+                marks = self._restored.get("watermarks", {})
+                feed.watermarks = {int(p): int(o) for p, o in marks.items()}
             if self._restored is not None and self.ctx.is_primary:
                 feed.restore_held_out(self._restored["eval_x"], self._restored["eval_y"])
                 feed.counts = Counts(*(int(v) for v in self._restored["counts"].tolist()))
@@ -116,8 +133,8 @@ class Trainer:
         return self.result
 
     def _loop(self, feed: Feed) -> None:
-        idle_since = window_start = time.monotonic()
-        window_rows, draining = 0, False
+        idle_since = window_start = saved_at = time.monotonic()
+        window_rows, draining, unsaved_rows = 0, False, 0
         next_checkpoint = self.step + self.s.checkpoint_every
         while True:
             if not draining:
@@ -129,7 +146,13 @@ class Trainer:
                 )
             x, y = feed.take(self.s.batch_size)
             stop_vote = float(self._stopping or self._limit_reached(feed))
-            rows, stops, left = self.ctx.sum(len(y), stop_vote, feed.pending())
+            # rank 0's clock decides when a checkpoint is due, so every rank drains together
+            late = (
+                self.ctx.is_primary and time.monotonic() - saved_at >= self.s.checkpoint_interval_s
+            )
+            rows, stops, left, due_by_time = self.ctx.sum(
+                len(y), stop_vote, feed.pending(), float(late)
+            )
             if rows:
                 idle_since = time.monotonic()
                 loss = self._run_batch(x, y, rows)
@@ -146,13 +169,15 @@ class Trainer:
                         },
                     )
                     window_start, window_rows = time.monotonic(), 0
-            if stops or self.step >= next_checkpoint:
+            unsaved_rows += int(rows)
+            if stops or (due_by_time and unsaved_rows) or self.step >= next_checkpoint:
                 draining = True  # train what is buffered before saving offsets past it
             if draining and left == 0:
                 if stops:
                     return
                 self._save_snapshot(feed)
                 next_checkpoint, draining = self.step + self.s.checkpoint_every, False
+                saved_at, unsaved_rows = time.monotonic(), 0
             elif not rows and time.monotonic() - idle_since >= self.s.idle_timeout_s:
                 return
 
@@ -176,21 +201,30 @@ class Trainer:
         return self.losses[-1]
 
     # --- snapshots ----------------------------------------------------------------------------
+    def _gather_rows(
+        self, rows: tuple[torch.Tensor, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every rank's rows, concatenated in rank order (meaningful on rank 0)."""
+        shards = [s for s in self.ctx.gather(rows) if len(s[1])]
+        if not shards:
+            return torch.empty(0, schema.FEATURE_DIM), torch.empty(0)
+        return torch.cat([s[0] for s in shards]), torch.cat([s[1] for s in shards])
+
     def _gather_feed(self, feed: Feed) -> tuple[torch.Tensor, torch.Tensor, Counts]:
         """Every rank's held-out rows and counts, merged (meaningful on rank 0)."""
-        shards = self.ctx.gather((feed.held_out(), feed.counts.as_list()))
-        xs = [s[0][0] for s in shards if len(s[0][1])]
-        ys = [s[0][1] for s in shards if len(s[0][1])]
-        x = torch.cat(xs) if xs else torch.empty(0, schema.FEATURE_DIM)
-        y = torch.cat(ys) if ys else torch.empty(0)
-        return x, y, Counts(*(int(v) for v in np.sum([s[1] for s in shards], axis=0)))
+        x, y = self._gather_rows(feed.held_out())
+        counts = self.ctx.gather(feed.counts.as_list())
+        return x, y, Counts(*(int(v) for v in np.sum(counts, axis=0)))
 
     def _save_snapshot(self, feed: Feed) -> None:
         """Checkpoint, then (once it is durable, a barrier) commit its offsets."""
         feed.dead_letters_durable()
         offsets: dict[int, int] = {}
-        for part in self.ctx.gather(dict(feed.offsets)):
+        watermarks: dict[int, int] = {}
+        for part, marks in self.ctx.gather((dict(feed.offsets), dict(feed.watermarks))):
             offsets.update(part)
+            watermarks.update(marks)
+        new_x, new_y = self._gather_rows(feed.new_held_out())
         eval_x, eval_y, counts = self._gather_feed(feed)
         if self.ctx.is_primary:
             self._track_eval(eval_x, eval_y)
@@ -199,17 +233,19 @@ class Trainer:
                 "optimizer": self.optimizer.state_dict(),
                 "losses": torch.tensor(self.losses),
                 "eval_points": torch.tensor(self.eval_points, dtype=torch.float64),
-                "eval_x": eval_x,
-                "eval_y": eval_y,
                 "counts": torch.tensor(counts.as_list()),
+                "watermarks": watermarks,
             }
-            self.checkpoints.save(self.step, state, offsets)
+            self.checkpoints.save(self.step, state, offsets, held_out_new=(new_x, new_y))
+        feed.mark_saved()
         self.ctx.barrier()  # durable before anyone commits
         feed.source.commit(feed.offsets)
 
     def _load_snapshot(self) -> dict[int, int] | None:
-        state = self.checkpoints.load()
+        state = self.checkpoints.load(fresh=self.s.fresh)
         if state is None:
+            if self.s.fresh:
+                log.warning("starting a new model (--fresh)", extra={"run": self.s.run_id})
             return None
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
