@@ -1,5 +1,6 @@
-"""`smoke`: wait for the serving rollouts with the `kubernetes` client, then call the inference
-service's readiness route and one inference, through the API server's service proxy.
+"""`smoke`: wait for the serving and feature-stage rollouts with the `kubernetes` client, then
+call the inference service's readiness route and one inference, through the API server's
+service proxy.
 
 The kubeconfig is the usual one (`KUBECONFIG`, `--context`), or the in-cluster service account.
 """
@@ -16,13 +17,14 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from ci.shell import StepFailed, say
+from infra.k8s.features import NAME as FEATURES
 from infra.k8s.inference import NAME as INFERENCE
 from infra.k8s.scorer import NAME as SCORER
-from infra.names import NS_SERVING
+from infra.names import NS_SERVING, NS_TRAINING
 from workloads.inference.settings import MODEL_NAME
 
 STEP = "smoke"
-DEPLOYMENTS = (INFERENCE, SCORER)
+DEPLOYMENTS = ((NS_SERVING, INFERENCE), (NS_SERVING, SCORER), (NS_TRAINING, FEATURES))
 PROXY = f"/api/v1/namespaces/{NS_SERVING}/services/{INFERENCE}:http/proxy"
 
 
@@ -64,13 +66,13 @@ def wait_for_rollouts(cluster: Cluster, timeout_s: float, poll_s: float = 5.0) -
     pending = list(DEPLOYMENTS)
     while True:
         pending = [
-            name
-            for name in pending
-            if not rollout_complete(cluster.apps.read_namespaced_deployment(name, NS_SERVING))
+            (ns, name)
+            for ns, name in pending
+            if not rollout_complete(cluster.apps.read_namespaced_deployment(name, ns))
         ]
         if not pending or time.monotonic() >= deadline:
-            return pending
-        say(STEP, f"waiting for {', '.join(pending)} in {NS_SERVING}")
+            return [f"{ns}/{name}" for ns, name in pending]
+        say(STEP, f"waiting for {', '.join(f'{ns}/{name}' for ns, name in pending)}")
         time.sleep(poll_s)
 
 
@@ -105,7 +107,8 @@ def call(cluster: Cluster, method: str, path: str, body: Any = None) -> Any:
 
 
 def smoke(cluster: Cluster, timeout_s: float = 600) -> int:
-    say(STEP, f"rollouts of {', '.join(DEPLOYMENTS)} in {NS_SERVING} (up to {timeout_s:.0f} s)")
+    names = ", ".join(f"{ns}/{name}" for ns, name in DEPLOYMENTS)
+    say(STEP, f"rollouts of {names} (up to {timeout_s:.0f} s)")
     try:
         pending = wait_for_rollouts(cluster, timeout_s)
         if pending:

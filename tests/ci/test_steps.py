@@ -172,6 +172,24 @@ def test_rollout_complete_follows_kubectl_rollout_status():
     assert smoke.rollout_complete(deployment(replicas=0, updated=0, total=0, available=0))
 
 
+def test_smoke_waits_for_every_rollout_in_its_own_namespace():
+    class Apps:
+        def __init__(self) -> None:
+            self.reads: list[tuple[str, str]] = []
+
+        def read_namespaced_deployment(self, name: str, namespace: str) -> client.V1Deployment:
+            self.reads.append((namespace, name))
+            stuck = (namespace, name) == ("training", "features") and len(self.reads) < 6
+            return deployment(available=1) if stuck else deployment()
+
+    apps = Apps()
+    cluster = smoke.Cluster(apps, None)  # type: ignore[arg-type]
+    assert smoke.wait_for_rollouts(cluster, timeout_s=0) == ["training/features"]
+    assert set(apps.reads) == {("serving", "inference"), ("serving", "scorer"),
+                               ("training", "features")}  # fmt: skip
+    assert smoke.wait_for_rollouts(cluster, timeout_s=5, poll_s=0) == []
+
+
 def test_inference_body_follows_the_model_metadata():
     metadata = {"inputs": [{"name": "features", "datatype": "FP32", "shape": [-1, 43]}]}
     body = smoke.infer_body(metadata)["inputs"][0]
