@@ -144,13 +144,19 @@ def test_an_oversized_bad_record_is_stored_whole_and_training_goes_on(
     big = _oversized_record(unique)
     producer = Producer({"bootstrap.servers": kafka_bootstrap, "message.max.bytes": 2_000_000})
     producer.produce(tx, value=big, key=b"card-big", partition=1)
+    good = schema.encode(next(iter(schema.generate(1, seed=6))))
+    producer.produce(tx, value=good, key=b"another-card", partition=2)  # routed as another card
     assert producer.flush(10) == 0
 
     env = _env(kafka_bootstrap, s3_env, f"trainer-{unique}")
     summary = _summary(_train(env, *_args(tx, unique, "--dlq-topic", dlq_topic)))
-    assert summary["dead_lettered"] == 1
+    assert summary["dead_lettered"] == 2
     assert summary["trained"] + summary["held_out"] == 4_000
-    (letter,) = _dead_letters(kafka_bootstrap, dlq_topic, 1)
+    letters = {m.key(): m for m in _dead_letters(kafka_bootstrap, dlq_topic, 2)}
+    misrouted = {k: v.decode() for k, v in letters[b"another-card"].headers()}
+    assert misrouted[dlq.REASON].startswith("key: b'another-card' does not match card_id")
+    assert letters[b"another-card"].value() == good
+    letter = letters[b"card-big"]
     headers = {k: v.decode() for k, v in letter.headers()}
     assert letter.value() in (None, b"") and letter.key() == b"card-big"
     assert headers[dlq.PAYLOAD_SIZE] == str(len(big))

@@ -144,7 +144,10 @@ class Scorer:
 
     def _score(self, messages: list[Message], producer: Producer) -> None:
         batch = schema.decode_batch(
-            [m.value() or b"" for m in messages], require_label=False, with_ids=True
+            [m.value() or b"" for m in messages],
+            require_label=False,
+            with_ids=True,
+            keys=[m.key() for m in messages],
         )
         for index, reason in batch.rejects:
             dead_letter(

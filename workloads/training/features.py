@@ -172,7 +172,9 @@ class FeatureStage:
 
     def process(self, messages: list[Message], producer: Producer) -> None:
         """Dead letters and feature batches of one poll, all acknowledged before returning."""
-        batch = schema.decode_batch([m.value() or b"" for m in messages])
+        batch = schema.decode_batch(
+            [m.value() or b"" for m in messages], keys=[m.key() for m in messages]
+        )
         for index, reason in batch.rejects:
             dead_letter(
                 producer, messages[index], reason, self.s.dlq_topic, self._delivered, self.store

@@ -127,7 +127,9 @@ class Feed:
         self.producer.poll(0)
 
     def _ingest_records(self, messages: list[Message]) -> None:
-        batch = schema.decode_batch([v or b"" for v in map(Message.value, messages)])
+        batch = schema.decode_batch(
+            [v or b"" for v in map(Message.value, messages)], keys=list(map(Message.key, messages))
+        )
         for index, reason in batch.rejects:
             dead_letter(
                 self.producer,
