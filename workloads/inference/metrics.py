@@ -54,6 +54,19 @@ class ServerMetrics:
             registry=r,
         )
 
+        self.nonfinite_outputs = Counter(
+            "ascent_inference_nonfinite_outputs",
+            "requests answered 500 because the model's output was not finite (NaN or inf)",
+            ["version"],
+            registry=r,
+        )
+        self.unhealthy = Gauge(
+            "ascent_inference_model_unhealthy",
+            "1 for a loaded version marked unhealthy (it gave non-finite output)",
+            ["model", "version"],
+            registry=r,
+        )
+
     def served(self, model: str, version: str) -> None:
         self.model_info.clear()
         self.model_info.labels(model, version).set(1)

@@ -2,7 +2,8 @@
 
 A version is only ever served after it loaded and passed validation beside the current one
 (`load_version`): its manifest names the features this code computes, its weights rebuild a
-`FraudModel` with that many inputs, and a probe batch gives finite probabilities. The swap is
+`FraudModel` with that many inputs and finite weights, and a probe batch gives finite
+probabilities (finite weights can still overflow to inf - inf = NaN inside the network). The swap is
 one reference assignment, so a request sees the old model or the new one, never a mix. A
 version that fails is remembered and not retried until `latest` names another one.
 """
@@ -56,6 +57,11 @@ class LoadedModel:
             return scores.float().cpu().numpy()
 
 
+def probe_is_finite(model: LoadedModel) -> bool:
+    """The load-time probe batch, again: False when the model itself has gone bad."""
+    return bool(np.isfinite(model.predict(_PROBE)).all())
+
+
 def load_version(registry: ModelRegistry, version: str, device: torch.device) -> LoadedModel:
     """Load and validate one version; `ModelRejected` says what is wrong with it."""
     try:
@@ -78,9 +84,15 @@ def load_version(registry: ModelRegistry, version: str, device: torch.device) ->
             f"{registry.name} {version}: takes {module.arch.inputs} inputs, "
             f"not {schema.FEATURE_DIM}"
         )
+    if not all(bool(torch.isfinite(p).all()) for p in module.parameters()):
+        raise ModelRejected(f"{registry.name} {version}: its weights hold non-finite values")
     loaded = LoadedModel(manifest.get("name", registry.name), version, module, device, manifest)
     probe = loaded.predict(_PROBE)
-    if probe.shape != (len(_PROBE),) or not np.isfinite(probe).all():
+    if probe.shape != (len(_PROBE),):
+        raise ModelRejected(
+            f"{registry.name} {version}: the probe batch gave scores of shape {probe.shape}"
+        )
+    if not np.isfinite(probe).all():
         raise ModelRejected(f"{registry.name} {version}: the probe batch gave non-finite scores")
     return loaded
 

@@ -13,7 +13,7 @@ from workloads.common.objectstore import ObjectStore
 from workloads.common.registry import ModelRegistry
 from workloads.inference.batcher import DynamicBatcher
 from workloads.inference.metrics import ServerMetrics
-from workloads.inference.models import LoadedModel, ModelWatcher, pick_device
+from workloads.inference.models import LoadedModel, ModelWatcher, pick_device, probe_is_finite
 from workloads.inference.settings import ServerSettings
 
 log = logging.getLogger("workloads.inference")
@@ -22,6 +22,11 @@ FIRST_LOAD_RETRY_S = 1.0
 
 class NotReady(RuntimeError):
     """No model loaded yet (or shutting down): 503, the client may retry elsewhere."""
+
+
+class ModelFault(RuntimeError):
+    """The model gave a non-finite output: 500 (its version is marked unhealthy when its
+    load-time probe batch now fails too)."""
 
 
 class InferenceService:
@@ -44,6 +49,7 @@ class InferenceService:
             inline_below_s=settings.inline_below_ms / 1000,
         )
         self.draining = False
+        self.unhealthy: set[str] = set()  # versions that gave non-finite output
         self._watch_task: asyncio.Task[None] | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -73,7 +79,37 @@ class InferenceService:
 
     # --- serving ------------------------------------------------------------------------------
     def ready(self) -> bool:
-        return self.watcher.current is not None and not self.draining
+        model = self.watcher.current
+        return model is not None and not self.draining and self.healthy(model)
+
+    def healthy(self, model: LoadedModel) -> bool:
+        return model.version not in self.unhealthy
+
+    def nonfinite(self, model: LoadedModel, scores: np.ndarray) -> ModelFault:
+        """Count a non-finite output and the error to answer with. The version is marked
+        unhealthy (not ready until another version loads) only when the load-time probe batch
+        now gives non-finite scores too: a finite input that makes a sound model overflow must
+        not let one request take every pod out of readiness."""
+        bad = int((~np.isfinite(scores)).sum())
+        self.metrics.nonfinite_outputs.labels(model.version).inc()
+        head = (
+            f"model {model.name!r} version {model.version!r} gave {bad} non-finite output "
+            f"value(s) of {len(scores)}"
+        )
+        if probe_is_finite(model):
+            log.warning(
+                "the model gave non-finite output for one request; its probe batch is finite",
+                extra={"model": model.name, "version": model.version, "values": bad},
+            )
+            return ModelFault(f"{head} for this input; the version keeps serving")
+        if model.version not in self.unhealthy:
+            self.unhealthy.add(model.version)
+            self.metrics.unhealthy.labels(model.name, model.version).set(1)
+            log.error(
+                "the model gave non-finite output; version marked unhealthy (not ready)",
+                extra={"model": model.name, "version": model.version, "values": bad},
+            )
+        return ModelFault(f"{head}; its probe batch fails too: the version is marked unhealthy")
 
     def model(self) -> LoadedModel:
         model = self.watcher.current

@@ -13,6 +13,9 @@ import numpy as np
 import torch
 
 from workloads.common import schema
+from workloads.common.model import Arch, FraudModel, to_bytes
+from workloads.common.objectstore import ObjectStore
+from workloads.common.registry import ModelRegistry
 
 from .conftest import MODEL, features, publish, tensor_body
 
@@ -129,3 +132,98 @@ def test_sigterm_drains_then_exits(file_store, server_for):
         assert server.proc.wait(timeout=15) == 0
     except subprocess.TimeoutExpired:
         raise AssertionError("the server did not exit after draining") from None
+
+
+def test_versioned_routes_answer_for_the_loaded_version_only(file_store, server_for):
+    publish(file_store, "v1", seed=1)
+    server = server_for(file_store)
+    c = server.client
+    base = f"/v2/models/{MODEL}/versions"
+    assert c.get(f"{base}/v1").json() == c.get(f"/v2/models/{MODEL}").json()
+    assert c.get(f"{base}/v1/ready").json() == {"name": MODEL, "version": "v1", "ready": True}
+    x = features(2, seed=3)
+    assert c.post(f"{base}/v1/infer", json=tensor_body(x)).json()["model_version"] == "v1"
+    for response in (
+        c.get(f"{base}/v2"),
+        c.get(f"{base}/v2/ready"),
+        c.post(f"{base}/v2/infer", json=tensor_body(x)),
+    ):
+        assert response.status_code == 404, response.text
+        assert response.json() == {"error": "version 'v2' is not served; 'v1' is"}
+    publish(file_store, "v2", seed=2)
+    deadline = time.monotonic() + 20
+    while c.get(f"{base}/v2").status_code != 200:
+        assert time.monotonic() < deadline, "v2 was never loaded"
+        time.sleep(0.1)
+    assert c.get(f"{base}/v2").json()["versions"] == ["v2"]
+    assert c.get(f"{base}/v1/ready").status_code == 404
+    route = "/v2/models/{name}/versions/{version}/ready"
+    assert server.metric("ascent_inference_requests_total", route=route, status="404") == 2
+
+
+def _publish_weights(store_url: str, version: str, scale: float) -> None:
+    """A model whose output is relu(s * x0) - relu(s * x0): 0 (P = 0.5) while s * x0 is finite
+    in FP32, inf - inf = NaN once it overflows."""
+    model = FraudModel(Arch(schema.FEATURE_DIM, 2, 1)).eval()
+    first, last = model.net[0], model.net[2]
+    assert isinstance(first, torch.nn.Linear) and isinstance(last, torch.nn.Linear)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        first.weight[:, 0] = scale
+        last.weight[0] = torch.tensor([1.0, -1.0])
+    registry = ModelRegistry(ObjectStore.from_url(store_url), MODEL)
+    manifest = {"input_schema": schema.input_schema()}
+    registry.publish(version, {"model.pt": to_bytes(model)}, manifest, promote=True)
+
+
+def test_non_finite_model_output_is_a_500_counted_and_the_version_kept(file_store, server_for):
+    _publish_weights(file_store, "v1", 1e30)  # the probe batch (x0 < 10) stays finite
+    server = server_for(file_store)
+    c = server.client
+    x = features(2, seed=1)
+    assert c.post(INFER, json=tensor_body(x)).json()["outputs"][0]["data"] == [0.5, 0.5]
+    x[1, 0] = 1e10  # finite, in range for FP32: the model overflows on it
+    response = c.post(INFER, json=tensor_body(x))
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": f"model {MODEL!r} version 'v1' gave 1 non-finite output value(s) of 2 "
+        "for this input; the version keeps serving"
+    }
+    assert server.metric("ascent_inference_nonfinite_outputs_total", version="v1") == 1
+    # one hostile input must not take the pod out of readiness: the probe batch is still finite
+    assert c.get("/v2/health/ready").status_code == 200
+    assert c.get(f"/v2/models/{MODEL}/versions/v1/ready").json()["ready"] is True
+    assert c.post(INFER, json=tensor_body(x[:1])).status_code == 200  # still serving the rest
+
+    _publish_weights(file_store, "v2", 3.4e38)  # overflows on the probe batch: refused at load
+    deadline = time.monotonic() + 20
+    while server.metric("ascent_inference_model_load_failures_total", model=MODEL) < 1:
+        assert time.monotonic() < deadline, "v2 was never tried"
+        time.sleep(0.1)
+    assert c.get(f"/v2/models/{MODEL}/ready").json()["ready"] is True  # still v1
+
+    publish(file_store, "v3", seed=3)  # a good version replaces it
+    deadline = time.monotonic() + 20
+    while c.post(INFER, json=tensor_body(x)).json().get("model_version") != "v3":
+        assert time.monotonic() < deadline, "v3 was never served"
+        time.sleep(0.1)
+
+
+def test_a_version_whose_probe_goes_non_finite_is_marked_unhealthy(file_store):
+    from workloads.common.objectstore import ObjectStore
+    from workloads.inference.service import InferenceService
+    from workloads.inference.settings import ServerSettings
+
+    publish(file_store, "v1", seed=1)
+    service = InferenceService(ServerSettings(), ObjectStore.from_url(file_store))
+    service.watcher.check()
+    model = service.model()
+    assert service.ready()
+    with torch.no_grad():  # the model itself goes bad after loading (memory, a device fault)
+        next(model.module.parameters()).fill_(float("nan"))
+    scores = model.predict(features(2, seed=1))
+    fault = service.nonfinite(model, scores)
+    assert "marked unhealthy" in str(fault)
+    assert not service.ready() and not service.healthy(model)
+    assert service.metrics.unhealthy.labels(model.name, "v1")._value.get() == 1
