@@ -347,7 +347,8 @@ class Pipeline:
             port = free_port()
             log_file = stack.enter_context(self.server_log.open("wb"))
             cmd = [sys.executable, "-m", "workloads.inference", "--host", "127.0.0.1"]
-            cmd += ["--port", str(port), "--threads", "1", "--log-level", "WARNING"]
+            cmd += ["--port", str(port), "--grpc-port", "0", "--threads", "1"]
+            cmd += ["--log-level", "WARNING"]
             env = {**os.environ, "OBJECT_STORE_URL": self.report.store_url, "OMP_NUM_THREADS": "1"}
             proc = subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT)
             stack.callback(_stop, proc)

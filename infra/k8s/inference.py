@@ -43,6 +43,7 @@ from infra.k8s.pods import (
 
 NAME = "inference"
 PORT = 8080
+GRPC_PORT = 8081  # the Open Inference Protocol's gRPC service; probes stay on HTTP
 CPU_TARGET_PERCENT = 70
 IN_FLIGHT_TARGET = "8"  # per pod: about a batch's worth of concurrent requests
 PRESTOP_SLEEP_S = 5  # endpoints drop the pod before it stops accepting
@@ -118,11 +119,15 @@ def inference_pod(args: InferenceArgs) -> dict[str, Any]:
         "name": NAME,
         "image": contract.image("inference", args.image_tag),
         "imagePullPolicy": "IfNotPresent",
-        "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+        "ports": [
+            {"name": "http", "containerPort": PORT, "protocol": "TCP"},
+            {"name": "grpc", "containerPort": GRPC_PORT, "protocol": "TCP"},
+        ],
         "env": env(
             contract,
             "inference",
             INFER_PORT=PORT,
+            INFER_GRPC_PORT=GRPC_PORT,
             INFER_DEVICE="cuda" if pools else "cpu",
             INFER_THREADS=1 if pools else 2,
         ),
@@ -176,7 +181,15 @@ class InferenceService(pulumi.ComponentResource):
             spec=plain(
                 {
                     "selector": labels,
-                    "ports": [{"name": "http", "port": PORT, "targetPort": "http"}],
+                    "ports": [
+                        {"name": "http", "port": PORT, "targetPort": "http"},
+                        {
+                            "name": "grpc",
+                            "port": GRPC_PORT,
+                            "targetPort": "grpc",
+                            "appProtocol": "grpc",
+                        },
+                    ],
                 }
             ),
             opts=child,

@@ -13,8 +13,8 @@ Strimzi namespace when Kafka runs in the cluster, else `vpc_cidr`, or any addres
 S3's gateway endpoint answers on public addresses); the EKS Pod Identity agent (169.254.170.23:80)
 where `pod_identity_agent`; Prometheus from `monitoring_namespace` on the metrics port. Training
 pods may talk to each other on any port (torchrun rendezvous, NCCL's ephemeral ports). Serving
-pods reach the inference port (8080) of each other (the scorer calls the server), and it accepts
-traffic from `ingress_namespace` (an in-cluster ingress controller) and from `vpc_cidr` (load
+pods reach the inference ports (8080 HTTP, 8081 gRPC) of each other (the scorer calls the
+server), and it accepts traffic from `ingress_namespace` (an in-cluster ingress controller) and from `vpc_cidr` (load
 balancers with IP targets).
 """
 
@@ -90,6 +90,7 @@ class WorkloadNamespacesArgs:
     gpu_sharing_replicas: int = 1  # time-slicing: each GPU counts this many times
     metrics_port: int = 8080
     inference_port: int = 8080
+    inference_grpc_port: int = 8081
 
     def __post_init__(self) -> None:
         if self.gpu_sharing_replicas < 1:
@@ -152,11 +153,12 @@ def network_policies(namespace: str, args: WorkloadNamespacesArgs) -> dict[str, 
             sources.append(_ns(args.ingress_namespace))
         if args.vpc_cidr:
             sources.append(_ip(args.vpc_cidr))
+        ports = _tcp(args.inference_port) + _tcp(args.inference_grpc_port)  # HTTP and gRPC
         policies["allow-inference"] = {
             "pod_selector": {},
             "policy_types": ["Ingress", "Egress"],
-            "ingress": [{"from_": sources, "ports": _tcp(args.inference_port)}],
-            "egress": [{"to": [same_ns], "ports": _tcp(args.inference_port)}],
+            "ingress": [{"from_": sources, "ports": ports}],
+            "egress": [{"to": [same_ns], "ports": ports}],
         }
     return policies
 

@@ -25,8 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"invalid environment: {exc}", file=sys.stderr)
         return 2
-    serve(service)
-    return 0
+    return serve(service)
 
 
 if __name__ == "__main__":

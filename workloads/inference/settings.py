@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import resource
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.names import GROUP_SCORER, TOPIC_DLQ, TOPIC_SCORES, TOPIC_TRANSACTIONS
 from workloads.common.flags import parse_flags
 
 MODEL_NAME = "fraud-detector"
+NOFILE_UNLIMITED = 1 << 20  # what an RLIMIT_NOFILE of "unlimited" counts as
+
+
+def open_files_limit() -> int:
+    """This process's soft RLIMIT_NOFILE: how many descriptors it may hold at once."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return NOFILE_UNLIMITED if soft == resource.RLIM_INFINITY else int(soft)
 
 
 class ServerSettings(BaseSettings):
@@ -42,7 +50,79 @@ class ServerSettings(BaseSettings):
         description="direct: one forward pass per request; skip-model: no model call "
         "(both are benchmark baselines)",
     )
+    grpc_port: int = Field(
+        default=8081,
+        ge=0,
+        le=65535,
+        description="port of the gRPC GRPCInferenceService (0: no gRPC listener)",
+    )
+    # --- connection limits: every connection holds a descriptor, and so does every reload ----
+    max_connections: int = Field(
+        default=0,
+        ge=0,
+        description="open connections per listener (HTTP, and gRPC when on); one more is "
+        "answered 503 and closed. 0: (RLIMIT_NOFILE - fd_reserve) / listeners",
+    )
+    fd_reserve: int = Field(
+        default=128,
+        ge=16,
+        description="descriptors kept free of connections: model reloads, the object store, "
+        "logs, torch",
+    )
+    max_header_bytes: int = Field(
+        default=16 * 1024,
+        ge=1024,
+        le=1 << 20,
+        description="request line and headers; larger get 431 and the connection closed",
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="a new connection, or a request once begun, must complete its headers "
+        "within this; else 408 and closed",
+    )
+    body_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="a request body must arrive in full within this after its headers; "
+        "else 408 and closed",
+    )
+    keep_alive_timeout_s: float = Field(
+        default=5.0, gt=0, le=3600, description="an idle kept-alive connection is closed after"
+    )
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _fits(self) -> Self:
+        if self.grpc_port and self.grpc_port == self.port:
+            raise ValueError(f"grpc_port {self.grpc_port} is also the HTTP port; pick another")
+        self.connection_limit()  # raises when the descriptors cannot hold what is asked
+        return self
+
+    def listeners(self) -> int:
+        return 2 if self.grpc_port else 1
+
+    def connection_limit(self) -> int:
+        """Connections each listener may hold at once: `max_connections`, or what the open
+        files limit leaves after `fd_reserve`, shared by the listeners."""
+        nofile, listeners = open_files_limit(), self.listeners()
+        room = nofile - self.fd_reserve
+        if self.max_connections:
+            if self.max_connections * listeners > room:
+                raise ValueError(
+                    f"max_connections {self.max_connections} x {listeners} listener(s) needs "
+                    f"more descriptors than the open files limit ({nofile}) less fd_reserve "
+                    f"({self.fd_reserve}) leaves ({room}); lower it or raise `ulimit -n`"
+                )
+            return self.max_connections
+        if room // listeners < 1:
+            raise ValueError(
+                f"the open files limit ({nofile}) leaves no descriptor for connections after "
+                f"fd_reserve ({self.fd_reserve}); raise `ulimit -n` or lower fd_reserve"
+            )
+        return room // listeners
 
 
 class ScorerSettings(BaseSettings):

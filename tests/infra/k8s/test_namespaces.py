@@ -188,13 +188,13 @@ def test_serving_admits_the_namespace_the_ingress_controller_and_load_balancers(
     found = policies(run(**AWS, ingress_namespace="ingress-nginx")[0], NS_SERVING)
     spec = found["allow-inference"]
     (rule,) = spec["ingress"]
-    assert rule["ports"] == [{"protocol": "TCP", "port": 8080}]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 8080}, {"protocol": "TCP", "port": 8081}]
     assert rule["from"] == [
         {"podSelector": {}},
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}},
         {"ipBlock": {"cidr": "10.0.0.0/16"}},
     ]
-    assert egress(spec) == ([{"podSelector": {}}], [("TCP", 8080)])  # scorer -> server
+    assert egress(spec) == ([{"podSelector": {}}], [("TCP", 8080), ("TCP", 8081)])  # scorer
     assert "allow-same-namespace" not in found
     local = policies(run(**LOCAL)[0], NS_SERVING)["allow-inference"]["ingress"][0]
     assert local["from"] == [{"podSelector": {}}]

@@ -257,6 +257,13 @@ def test_inference_deployment_probes_drains_and_spreads(inventories, stack):
     assert c["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
     assert c["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
     assert c["startupProbe"]["httpGet"]["path"] == "/v2/health/live"
+    probed = {c[p]["httpGet"]["port"] for p in ("readinessProbe", "livenessProbe", "startupProbe")}
+    assert probed == {"http"}  # gRPC serves beside HTTP; the probes stay on HTTP
+    assert [(p["name"], p["containerPort"]) for p in c["ports"]] == [
+        ("http", 8080),
+        ("grpc", 8081),
+    ]
+    assert {"name": "INFER_GRPC_PORT", "value": "8081"} in c["env"]
     assert c["lifecycle"]["preStop"]["sleep"]["seconds"] > 0
     assert pod["terminationGracePeriodSeconds"] > c["lifecycle"]["preStop"]["sleep"]["seconds"]
     keys = {t["topologyKey"] for t in pod["topologySpreadConstraints"]}
@@ -267,6 +274,10 @@ def test_inference_deployment_probes_drains_and_spreads(inventories, stack):
         assert pod["affinity"]["nodeAffinity"]  # on the inference pool
     service = one(inventories[stack], "Service", "inference")
     assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    assert service["spec"]["ports"] == [
+        {"name": "http", "port": 8080, "targetPort": "http"},
+        {"name": "grpc", "port": 8081, "targetPort": "grpc", "appProtocol": "grpc"},
+    ]
     pdb = one(inventories[stack], "PodDisruptionBudget", "inference")
     assert pdb["spec"]["selector"] == deployment["spec"]["selector"]
     assert pdb["spec"]["maxUnavailable"] == 1

@@ -55,7 +55,12 @@ class Server:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         cmd = [sys.executable, "-m", "workloads.inference", "--host", "127.0.0.1"]
-        cmd += ["--port", str(self.port), "--reload-interval-s", "0.2", *flags]
+        cmd += ["--port", str(self.port), "--reload-interval-s", "0.2"]
+        self.grpc_port = 0
+        if "--grpc-port" not in flags:  # never the fixed default: servers run side by side
+            self.grpc_port = _free_port()
+            cmd += ["--grpc-port", str(self.grpc_port)]
+        cmd += flags
         self.proc = subprocess.Popen(
             cmd,
             env={
