@@ -14,8 +14,8 @@ S3's gateway endpoint answers on public addresses); the EKS Pod Identity agent (
 where `pod_identity_agent`; Prometheus from `monitoring_namespace` on the metrics port. Training
 pods may talk to each other on any port (torchrun rendezvous, NCCL's ephemeral ports). Serving
 pods reach the inference ports (8080 HTTP, 8081 gRPC) of each other (the scorer calls the
-server), and it accepts traffic from `ingress_namespace` (an in-cluster ingress controller) and from `vpc_cidr` (load
-balancers with IP targets).
+server), and it accepts traffic from `ingress_namespace` (an in-cluster ingress controller) and
+from `vpc_cidr` (load balancers with IP targets).
 """
 
 from __future__ import annotations
