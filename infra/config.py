@@ -286,6 +286,8 @@ class StackConfig(_Model):
     enable_gpu_operator: bool = False
     enable_monitoring: bool = False
     enable_cluster_autoscaler: bool = True
+    node_autoscaler: Literal["cluster-autoscaler", "karpenter"] = "cluster-autoscaler"
+    karpenter_on_demand_fallback: bool = True
     # Deploy runner (cloud layer)
     deploy_runner_secrets: list[Annotated[str, _pattern(_RUNNER_SECRET, _RUNNER_SECRET_HELP)]] = []
     deploy_runner_state_bucket: Annotated[str, _pattern(_BUCKET, "empty or an S3 bucket name")] = ""
@@ -399,6 +401,23 @@ class StackConfig(_Model):
                 "the standalone device plugin (enableGpuOperator false)"
             )
         return value
+
+    @field_validator("node_autoscaler")
+    @classmethod
+    def _node_autoscaler(cls, value: str, info: ValidationInfo) -> str:
+        if value == "karpenter" and info.data.get("target") != "aws":
+            raise ValueError("karpenter provisions EC2 instances: it needs target aws")
+        return value
+
+    @property
+    def karpenter(self) -> bool:
+        """GPU capacity comes from Karpenter NodePools, not from managed node groups."""
+        return self.target == "aws" and self.node_autoscaler == "karpenter"
+
+    @property
+    def cluster_autoscaler(self) -> bool:
+        """cluster-autoscaler runs: enabled, and not replaced by Karpenter."""
+        return self.enable_cluster_autoscaler and not self.karpenter
 
     @field_validator("kafka_brokers")
     @classmethod

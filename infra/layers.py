@@ -35,12 +35,18 @@ CLOUD_KEYS = frozenset(
         "systemInstanceType", "systemMinSize", "systemMaxSize", "gpuPools", "kafkaMode",
         "kafkaVersion", "kafkaBrokerInstanceType", "kafkaBrokers", "kafkaVolumeSizeGb",
         "storageForceDestroy", "checkpointRetentionDays", "noncurrentVersionRetentionDays",
-        "storageEstimateGb", "enableClusterAutoscaler", "enableKeda", "deployRunnerSecrets",
-        "deployRunnerStateBucket", "monthlyBudgetUsd", "budgetStrict", "maxGpuNodes",
+        "storageEstimateGb", "enableClusterAutoscaler", "nodeAutoscaler", "enableKeda",
+        "deployRunnerSecrets", "deployRunnerStateBucket", "monthlyBudgetUsd", "budgetStrict",
+        "maxGpuNodes",
     }
 )  # fmt: skip
 """Keys the cloud layer declares resources from (`enableKeda`: KEDA's IAM role). The kubernetes
 layer takes them from its cloud stack's file; setting one in its own file is an error."""
+
+_UNSET = object()
+DIGEST_SKIPPED_DEFAULTS: dict[str, Any] = {"nodeAutoscaler": "cluster-autoscaler"}
+"""Cloud keys added after stacks were deployed: at their default they are left out of the digest,
+so a cloud stack deployed before the key existed keeps matching its kubernetes layer."""
 
 LAYER_KEYS = frozenset({"layer", "cloudStack"})
 """Keys never inherited: each stack says which layer it is."""
@@ -56,5 +62,9 @@ def cloud_stack_file_name(cloud_stack: str) -> str:
 def layer_digest(values: Mapping[str, Any]) -> str:
     """A digest of the cloud layer's own keys, as parsed (`StackConfig.model_dump(by_alias)`), so
     both layers compute the same value from the same stack file."""
-    owned = {k: values[k] for k in sorted(CLOUD_KEYS) if k in values}
+    owned = {
+        k: values[k]
+        for k in sorted(CLOUD_KEYS)
+        if k in values and DIGEST_SKIPPED_DEFAULTS.get(k, _UNSET) != values[k]
+    }
     return hashlib.sha256(json.dumps(owned, sort_keys=True, default=str).encode()).hexdigest()

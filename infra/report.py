@@ -24,6 +24,7 @@ def pack_config(config: StackConfig) -> PackConfig:
     return PackConfig(
         max_gpu_nodes=config.max_gpu_nodes,
         monthly_budget_usd=float(config.monthly_budget_usd),
+        allow_on_demand_fallback=config.karpenter and config.karpenter_on_demand_fallback,
         enforcement={BUDGET_VERIFIABLE: "mandatory"} if config.budget_strict else {},
     )
 

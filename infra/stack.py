@@ -15,6 +15,7 @@ import pulumi
 
 from infra.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from infra.aws.cloud_stack import read_cloud_stack
+from infra.aws.karpenter import Karpenter, KarpenterArgs
 from infra.aws.target import aws_contract, aws_outputs, build_aws_target, cluster_name_for
 from infra.config import StackConfig
 from infra.contract import GpuPoolInfo, PlatformContract
@@ -75,7 +76,17 @@ def build_platform(config: StackConfig, outputs: dict[str, Any]) -> PlatformCont
     namespaces = WorkloadNamespaces("namespaces", ns_args, opts=k8s_opts)
     addons = Addons("addons", _addons_args(config, pools), opts=k8s_opts)
     if config.target == "aws":
-        if config.enable_cluster_autoscaler:
+        if config.karpenter:
+            Karpenter(
+                "karpenter",
+                KarpenterArgs(
+                    cluster_name=cluster_name_for(cloud_stack_name(config)),
+                    gpu_pools=config.gpu_pools,
+                    on_demand_fallback=config.karpenter_on_demand_fallback,
+                ),
+                opts=k8s_opts,
+            )
+        if config.cluster_autoscaler:
             ClusterAutoscaler(
                 "cluster-autoscaler",
                 ClusterAutoscalerArgs(

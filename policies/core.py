@@ -36,6 +36,7 @@ class PackConfig:
     monthly_budget_usd: float = 25_000.0
     allowed_gpu_instance_families: tuple[str, ...] = ("g5", "g6", "g6e", "p4d", "p5")
     require_spot_for_training: bool = True
+    allow_on_demand_fallback: bool = False  # Karpenter: spot training NodePools may add on-demand
     enforcement: Mapping[str, Enforcement] = field(default_factory=dict)  # rule -> override
 
     @classmethod
@@ -45,6 +46,7 @@ class PackConfig:
             "monthlyBudgetUsd": ("monthly_budget_usd", float),
             "allowedGpuInstanceFamilies": ("allowed_gpu_instance_families", tuple),
             "requireSpotForTraining": ("require_spot_for_training", bool),
+            "allowOnDemandFallback": ("allow_on_demand_fallback", bool),
             "enforcement": ("enforcement", dict),
         }
         unknown = sorted(set(raw) - set(known))
@@ -60,12 +62,15 @@ class PackConfig:
     def as_properties(self) -> dict[str, Any]:
         """The settings as the pack's config schema names them (what `--policy-pack-config`
         carries for every policy)."""
-        return {
+        props: dict[str, Any] = {
             "maxGpuNodes": self.max_gpu_nodes,
             "monthlyBudgetUsd": self.monthly_budget_usd,
             "allowedGpuInstanceFamilies": list(self.allowed_gpu_instance_families),
             "requireSpotForTraining": self.require_spot_for_training,
         }
+        if self.allow_on_demand_fallback:  # only where set: other stacks' files stay as they are
+            props["allowOnDemandFallback"] = True
+        return props
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ the resources a policy pack sees in `pulumi preview`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -170,6 +171,66 @@ def _node_group(
     out.items.append(LineItem("node pools", label, lo * per_node, hi * per_node, gpu_hours))
 
 
+_VOLUME = re.compile(r"^(\d+)(Gi|G|Ti|T)$")
+
+
+def _node_class_disk_gb(node_class: str | None, resources: list[Triple]) -> float:
+    """The root volumes of the EC2NodeClass a NodePool runs (`200Gi`), in GB."""
+    for typ, _name, props in resources:
+        if typ.endswith(":EC2NodeClass") and get(props, "metadata", "name") == node_class:
+            mappings = get(props, "spec", "blockDeviceMappings")
+            total = 0.0
+            for m in mappings if is_list(mappings) else []:
+                match = _VOLUME.match(text(get(m, "ebs", "volumeSize")))
+                if match:
+                    total += float(match[1]) * (1024 if match[2].startswith("T") else 1)
+            return total
+    return 20.0  # Karpenter's default root volume for AL2023
+
+
+def _node_pool(
+    name: str,
+    props: Mapping[str, Any],
+    resources: list[Triple],
+    region: str,
+    rates: Mapping[str, float],
+    out: Estimate,
+) -> None:
+    """A Karpenter NodePool: from none to what its `limits` allow, at its dearest type; spot
+    only when spot is all it may launch (with on-demand fallback the maximum is on-demand's)."""
+    from policies.rules._nodepools import (
+        capacity_types,
+        instance_types,
+        node_class_name,
+        nodes_at_max,
+    )
+
+    types = instance_types(props)
+    if not types:
+        out.unpriced.append(f"{name}: a NodePool naming no instance types")
+        return
+    nodes = nodes_at_max(props, {t: _gpus(t) for t in types})
+    if nodes is None:
+        out.unpriced.append(f"{name}: a NodePool whose limits bound no node count")
+        return
+    prices = {t: catalog().hourly(region, t) for t in types}
+    missing = [t for t, p in prices.items() if p is None]
+    if missing:
+        out.unpriced.append(f"{name}: {', '.join(missing)} in {region}")
+    disk = _node_class_disk_gb(node_class_name(props), resources) * rates["ebs_gp3_gb_month"]
+    out.items.append(LineItem("node volumes", f"{name}: gp3 root volumes", 0.0, nodes * disk))
+    known = {t: p for t, p in prices.items() if p is not None}
+    if not known:
+        return
+    instance = max(known, key=lambda t: known[t])
+    capacity = capacity_types(props)
+    spot = capacity == ["spot"]
+    per_node = known[instance] * ((1 - SPOT_DISCOUNT) if spot else 1.0) * HOURS_PER_MONTH
+    label = f"{name}: 0..{nodes} x {instance} ({'/'.join(capacity)})"
+    gpu_hours = nodes * _gpus(instance) * HOURS_PER_MONTH
+    out.items.append(LineItem("node pools", label, 0.0, nodes * per_node, gpu_hours))
+
+
 def estimate(resources: Iterable[Triple], storage_gb: float = DEFAULT_STORAGE_GB) -> Estimate:
     """Line items for every priced resource; what the catalog cannot price is listed in
     `unpriced` (and left out of the totals), never counted as zero."""
@@ -183,6 +244,7 @@ def estimate(resources: Iterable[Triple], storage_gb: float = DEFAULT_STORAGE_GB
     if region not in prices.ec2:
         out.unpriced.append(f"every instance type: no prices for region {region} in the catalog")
     month = HOURS_PER_MONTH
+    karpenter = False
 
     def flat(component: str, item: str, usd: float) -> None:
         out.items.append(LineItem(component, item, usd, usd))
@@ -195,6 +257,9 @@ def estimate(resources: Iterable[Triple], storage_gb: float = DEFAULT_STORAGE_GB
             flat("network", f"{name}: NAT gateway", hours + NAT_GB_PER_MONTH * rates["nat_gb"])
         elif typ == "aws:eks/nodeGroup:NodeGroup":
             _node_group(name, props, res, region, rates, out)
+        elif typ == "kubernetes:karpenter.sh/v1:NodePool":
+            _node_pool(name, props, res, region, rates, out)
+            karpenter = True
         elif typ == "aws:msk/cluster:Cluster":
             brokers = _num(get(props, "numberOfBrokerNodes"), 1)
             broker = text(get(props, "brokerNodeGroupInfo", "instanceType"))
@@ -248,6 +313,14 @@ def estimate(resources: Iterable[Triple], storage_gb: float = DEFAULT_STORAGE_GB
             ]
         ),
         "a pool with several instance types is priced at its dearest",
+        *(
+            [
+                "a Karpenter NodePool runs from no node up to what its limits allow; with "
+                "on-demand fallback its maximum is priced on-demand"
+            ]
+            if karpenter
+            else []
+        ),
         f"spot instances at {SPOT_DISCOUNT:.0%} off on-demand",
         f"{NAT_GB_PER_MONTH:g} GB processed per NAT gateway (S3 uses the free gateway endpoint)",
         f"{storage_gb:g} GB in the bucket, {ECR_GB_PER_REPOSITORY:g} GB per ECR repository, "

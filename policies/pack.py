@@ -39,6 +39,7 @@ CONFIG_SCHEMA = PolicyConfigSchema(
         "monthlyBudgetUsd": {"type": "number", "minimum": 0},
         "allowedGpuInstanceFamilies": {"type": "array", "items": {"type": "string"}},
         "requireSpotForTraining": {"type": "boolean"},
+        "allowOnDemandFallback": {"type": "boolean"},
     }
 )
 _SETTINGS = tuple(CONFIG_SCHEMA.properties)

@@ -26,6 +26,7 @@ from infra.aws.identity import (
     workload_policy,
 )
 from infra.aws.kafka import Kafka, KafkaArgs
+from infra.aws.karpenter import KarpenterCloud, KarpenterCloudArgs
 from infra.aws.network import Network, NetworkArgs
 from infra.aws.node_pools import (
     NodePool,
@@ -173,7 +174,7 @@ def build_aws_target(config: StackConfig) -> AwsTarget:
     pools = {
         "system": NodePool("system", _system_pool_args(config, cluster, network, name), node_opts)
     }
-    for pool in config.gpu_pools:
+    for pool in [] if config.karpenter else config.gpu_pools:  # Karpenter's NodePools instead
         pools[pool.name] = NodePool(
             f"gpu-{pool.name}",
             gpu_pool_args(
@@ -237,13 +238,27 @@ def build_aws_target(config: StackConfig) -> AwsTarget:
             ),
             opts=opts,
         )
-    if config.enable_cluster_autoscaler:  # its chart is in the Kubernetes layer (infra/stack.py)
+    if config.cluster_autoscaler:  # its chart is in the Kubernetes layer (infra/stack.py)
         roles["cluster-autoscaler"] = autoscaler_role(
             "cluster-autoscaler",
             name,
             cluster.arn.apply(lambda arn: arn.replace(":cluster/", ":nodegroup/")),
             opts,
         )
+    if config.karpenter:  # its chart and NodePools are in the Kubernetes layer (infra/stack.py)
+        karpenter = KarpenterCloud(
+            "karpenter",
+            KarpenterCloudArgs(
+                cluster_name=name,
+                eks_cluster_name=cluster.name,
+                cluster_arn=cluster.arn,
+                cluster_security_group_id=cluster.security_group_id,
+                private_subnet_ids=network.private_subnet_ids,
+                region=config.region,
+            ),
+            opts=opts,
+        )
+        roles["karpenter"] = karpenter.role
     ready: list[pulumi.Resource] = [addons, *pools.values()]
     target = AwsTarget(provider, network, cluster, pools, storage, registry, kafka, roles, ready)
     target.ready.extend(target.identity_bindings)
