@@ -1,14 +1,25 @@
 """Requests/s, p50/p99 latency and server CPU per request of the inference server under 64
-concurrent keep-alive connections on 127.0.0.1, against its baselines on the same model:
+concurrent keep-alive connections on 127.0.0.1, against the servers a user would pick instead.
+All servers are up in the same session and loaded in turn, `--repeats` times (the median run
+by requests/s counts), so noise from shared cores falls on each alike:
 
-- naive:   one forward pass per request (`--mode direct`), same HTTP stack;
-- ceiling: the same HTTP stack with the model call skipped (`--mode skip-model`);
-- compute: the raw forward pass at the max batch size, in rows/s (no HTTP).
+- ours:      our server, dynamic batching (`--mode batched`);
+- fastapi:   the plain FastAPI server a user would write (`baselines/fastapi_naive.py`): one
+             forward pass per request on the event loop, no executor, no batching;
+- kserve:    KServe's `ModelServer` with a `kserve.Model` subclass (`baselines/kserve_model.py`)
+             from its own venv (`--kserve-python`; KServe 0.21 needs protobuf 6, we pin 5);
+             skipped when that venv is missing;
+- ceiling:   our own HTTP stack with the model call skipped (`--mode skip-model`);
+- `--rows` (64) rows per request to ours, over HTTP/JSON and over gRPC (raw FP32 contents);
+- compute:   the raw forward pass at the max batch size, in rows/s (no HTTP).
 
-Run for the reference fraud model and for a heavy variant (`--heavy-width/--heavy-depth`,
-a batch-1 forward of >= 2 ms on CPU). Targets: reference >= 0.8x the ceiling's requests/s at a
-p99 no worse than naive; heavy >= 3x naive's requests/s at no worse p99.
-Run: `.venv/bin/python benchmarks/inference.py` (about 2 minutes).
+Every server runs under uvicorn with uvloop and httptools, one worker, torch on one thread.
+The load comes from separate processes (`--processes`) of asyncio keep-alive connections (a
+gRPC channel, so a TCP connection, per connection unless `--grpc-channels`); server CPU is
+utime + stime of the server process, from /proc. Targets (reference model): ours >= 2x
+fastapi's requests/s at a p99 no worse, ours >= 0.9x the ceiling's requests/s, and gRPC >= 1.5x
+HTTP/JSON's requests/s at 64 rows per request.
+Run: `.venv/bin/python benchmarks/inference.py [--only reference]` (about 2 minutes a model).
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -37,7 +49,8 @@ from workloads.common.registry import ModelRegistry
 
 MODEL = "fraud-detector"
 PATH = f"/v2/models/{MODEL}/infer"
-MODES = ("batched", "direct", "skip-model")
+ROOT = Path(__file__).resolve().parent.parent
+KSERVE_PYTHON = "/tmp/kserve-venv/bin/python"
 
 
 def _free_port() -> int:
@@ -47,14 +60,23 @@ def _free_port() -> int:
         return port
 
 
-def _body(seed: int) -> bytes:
-    x = schema.features_from_records(schema.generate(1, seed=seed))
-    tensor = {"name": "features", "datatype": "FP32", "shape": [1, schema.FEATURE_DIM]}
-    return orjson.dumps({"inputs": [{**tensor, "data": x.flatten().tolist()}]})
+def _features(rows: int, seed: int) -> np.ndarray:
+    return schema.features_from_records(schema.generate(rows, seed=seed)).numpy()
+
+
+def _http_request(rows: int, seed: int) -> bytes:
+    x = _features(rows, seed)
+    tensor = {"name": "features", "datatype": "FP32", "shape": [rows, schema.FEATURE_DIM]}
+    body = orjson.dumps({"inputs": [{**tensor, "data": x.flatten().tolist()}]})
+    head = (
+        f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
 
 
 # --- load generator: processes of asyncio keep-alive connections -------------------------------
-async def _connection(port: int, request: bytes, until: float, latencies: list[float]) -> int:
+async def _http_connection(port: int, request: bytes, until: float, latencies: list[float]) -> int:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     errors = 0
     try:
@@ -71,20 +93,71 @@ async def _connection(port: int, request: bytes, until: float, latencies: list[f
     return errors
 
 
-def _client(port: int, connections: int, seconds: float, seed: int, out: mp.Queue) -> None:
-    body = _body(seed)
-    request = (
-        f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
+def _grpc_request(rows: int, seed: int) -> Any:
+    from workloads.inference.proto import grpc_predict_v2_pb2 as pb
+
+    tensor = pb.ModelInferRequest.InferInputTensor(
+        name="features", datatype="FP32", shape=[rows, schema.FEATURE_DIM]
+    )
+    return pb.ModelInferRequest(
+        model_name=MODEL,
+        inputs=[tensor],
+        raw_input_contents=[_features(rows, seed).astype("<f4").tobytes()],
+    )
+
+
+async def _grpc_connection(infer: Any, request: Any, until: float, latencies: list[float]) -> int:
+    import grpc
+
+    errors = 0
+    while time.perf_counter() < until:
+        start = time.perf_counter()
+        try:
+            await infer(request)
+        except grpc.aio.AioRpcError:
+            errors += 1
+        latencies.append(time.perf_counter() - start)
+    return errors
+
+
+def _client(
+    kind: str,
+    port: int,
+    rows: int,
+    connections: int,
+    args: tuple[float, int, int],
+    out: mp.Queue,
+) -> None:
+    seconds, seed, channels = args
     latencies: list[float] = []
 
     async def run() -> int:
         until = time.perf_counter() + seconds
-        results = await asyncio.gather(
-            *(_connection(port, request, until, latencies) for _ in range(connections))
-        )
-        return sum(results)
+        if kind == "http":
+            request = _http_request(rows, seed)
+            calls = [_http_connection(port, request, until, latencies) for _ in range(connections)]
+            return sum(await asyncio.gather(*calls))
+        import grpc
+
+        from workloads.inference.proto import grpc_predict_v2_pb2_grpc as pb_grpc
+
+        # each channel a subchannel pool of its own, so a TCP connection of its own
+        options = [("grpc.use_local_subchannel_pool", 1)]
+        opened = [
+            grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=options)
+            for _ in range(min(channels, connections) or connections)
+        ]
+        stubs = [pb_grpc.GRPCInferenceServiceStub(c).ModelInfer for c in opened]
+        message = _grpc_request(rows, seed)
+        try:
+            calls = [
+                _grpc_connection(stubs[i % len(stubs)], message, until, latencies)
+                for i in range(connections)
+            ]
+            return sum(await asyncio.gather(*calls))
+        finally:
+            for c in opened:
+                await c.close()
 
     errors = asyncio.run(run())
     out.put((latencies, errors))
@@ -100,19 +173,26 @@ class Result:
 
 
 def _cpu_seconds(pid: int) -> float:
+    """utime + stime of the server process (its threads included)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def load(port: int, pid: int, seconds: float, connections: int, processes: int) -> Result:
+def load(
+    kind: str, port: int, pid: int, rows: int, seconds: float, args: argparse.Namespace
+) -> Result:
     out: mp.Queue = mp.Queue()
-    per = connections // processes
+    per = args.connections // args.processes
     workers = [
-        mp.Process(target=_client, args=(port, per, seconds, i, out)) for i in range(processes)
+        mp.Process(
+            target=_client,
+            args=(kind, port, rows, per, (seconds, i, args.grpc_channels), out),
+        )
+        for i in range(args.processes)
     ]
-    cpu0, start = _cpu_seconds(pid), time.perf_counter()
     for w in workers:
         w.start()
+    cpu0, start = _cpu_seconds(pid), time.perf_counter()
     results = [out.get(timeout=seconds + 60) for _ in workers]
     elapsed, cpu = time.perf_counter() - start, _cpu_seconds(pid) - cpu0
     for w in workers:
@@ -123,33 +203,77 @@ def load(port: int, pid: int, seconds: float, connections: int, processes: int) 
         rps=n / seconds,
         p50_ms=float(np.percentile(latencies, 50) * 1e3),
         p99_ms=float(np.percentile(latencies, 99) * 1e3),
+        # the CPU window also spans the clients' start-up and reporting: scale it to the load
         cpu_ms_per_request=cpu / max(n, 1) * 1e3 * (seconds / elapsed),
         errors=sum(e for _, e in results),
     )
 
 
 # --- the servers under test ------------------------------------------------------------------
-def start_server(
-    store_url: str, mode: str, args: argparse.Namespace
-) -> tuple[subprocess.Popen[bytes], int]:
-    port = _free_port()
-    cmd = [sys.executable, "-m", "workloads.inference", "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--mode", mode, "--max-batch-size", str(args.max_batch_size), "--log-level", "WARNING"]
-    cmd += ["--max-queue-delay-ms", str(args.max_queue_delay_ms), "--threads", "1"]
-    cmd += ["--inline-below-ms", str(args.inline_below_ms)]
-    env = {**os.environ, "OBJECT_STORE_URL": store_url, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
+@dataclass
+class Server:
+    proc: subprocess.Popen[bytes]
+    port: int
+    grpc_port: int = 0
+
+
+def _ready(name: str, proc: subprocess.Popen[bytes], port: int) -> None:
+    deadline = time.monotonic() + 120
     while True:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/v2/health/ready").status_code == 200:
-                return proc, port
+                return
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline or proc.poll() is not None:
             proc.kill()
-            raise RuntimeError(f"server ({mode}) did not become ready")
+            raise RuntimeError(f"server {name} did not become ready")
         time.sleep(0.2)
+
+
+def start_server(name: str, store_url: str, args: argparse.Namespace) -> Server:
+    port, grpc_port = _free_port(), 0
+    env = {**os.environ, "OBJECT_STORE_URL": store_url, "OMP_NUM_THREADS": "1"}
+    if name in ("ours", "ceiling"):
+        grpc_port = _free_port() if name == "ours" else 0
+        cmd = [sys.executable, "-m", "workloads.inference", "--host", "127.0.0.1"]
+        cmd += ["--port", str(port), "--grpc-port", str(grpc_port), "--log-level", "WARNING"]
+        cmd += ["--mode", "batched" if name == "ours" else "skip-model", "--threads", "1"]
+        cmd += ["--max-batch-size", str(args.max_batch_size)]
+        cmd += ["--max-queue-delay-ms", str(args.max_queue_delay_ms)]
+        cmd += ["--inline-below-ms", str(args.inline_below_ms)]
+    elif name == "fastapi":
+        cmd = [sys.executable, "-m", "benchmarks.baselines.fastapi_naive", "--port", str(port)]
+    else:  # kserve, from its own venv; it reads the model file, our code only for FraudModel
+        env["PYTHONPATH"] = str(ROOT)
+        model_file = Path(store_url.removeprefix("file://"), "models", MODEL, "bench", "model.pt")
+        cmd = [args.kserve_python, str(ROOT / "benchmarks" / "baselines" / "kserve_model.py")]
+        cmd += ["--http_port", str(port), "--model-file", str(model_file)]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    _ready(name, proc, port)
+    return Server(proc, port, grpc_port)
+
+
+@dataclass(frozen=True)
+class LoadPath:
+    key: str
+    label: str
+    server: str
+    transport: str  # http (JSON) or grpc (raw FP32 contents)
+    rows: int  # per request
+
+
+def load_paths(rows: int) -> list[LoadPath]:
+    return [
+        LoadPath("ours", "ours (dynamic batching)", "ours", "http", 1),
+        LoadPath("fastapi", "fastapi naive (forward on loop)", "fastapi", "http", 1),
+        LoadPath("kserve", "kserve ModelServer", "kserve", "http", 1),
+        LoadPath("ceiling", "ceiling (ours, model skipped)", "ceiling", "http", 1),
+        LoadPath("http-wide", f"ours HTTP/JSON, {rows} rows/req", "ours", "http", rows),
+        LoadPath("grpc-wide", f"ours gRPC raw, {rows} rows/req", "ours", "grpc", rows),
+    ]
 
 
 def mean_batch(port: int) -> float:
@@ -162,26 +286,35 @@ def mean_batch(port: int) -> float:
     return float(samples.get("ascent_inference_batch_size_sum", 0)) / count if count else 0.0
 
 
-def serve_and_load(store_url: str, args: argparse.Namespace) -> dict[str, Result]:
-    """All three servers up at once (idle ones cost nothing), loaded in turn `repeats` times so
-    that noise from the shared cores falls on each alike; the median run by requests/s counts."""
-    servers = {mode: start_server(store_url, mode, args) for mode in MODES}
-    runs: dict[str, list[Result]] = {mode: [] for mode in MODES}
+def serve_and_load(store_url: str, args: argparse.Namespace) -> dict[LoadPath, Result]:
+    """All servers up at once (idle ones cost nothing), the paths loaded in turn `repeats`
+    times so that noise from shared cores falls on each alike; the median run by req/s counts."""
+    names = ["ours", "fastapi", "ceiling"]
+    if args.kserve_python and Path(args.kserve_python).exists():
+        names.append("kserve")
+    else:
+        print(f"kserve: skipped, no {args.kserve_python} (see baselines/kserve_model.py)")
+    paths = [p for p in load_paths(args.rows) if p.server in names]
+    servers: dict[str, Server] = {}
+    runs: dict[LoadPath, list[Result]] = {p: [] for p in paths}
     try:
-        for proc, port in servers.values():
-            load(port, proc.pid, 1.0, args.connections, args.processes)  # warm up
-        for _ in range(args.repeats):
-            for mode, (proc, port) in servers.items():
-                runs[mode].append(
-                    load(port, proc.pid, args.seconds, args.connections, args.processes)
-                )
-        batch = mean_batch(servers["batched"][1])
+        for name in names:
+            servers[name] = start_server(name, store_url, args)
+        for repeat in range(-1, args.repeats):  # the first round warms up, for 1 s
+            for path in paths:
+                s = servers[path.server]
+                port = s.grpc_port if path.transport == "grpc" else s.port
+                seconds = args.seconds if repeat >= 0 else 1.0
+                result = load(path.transport, port, s.proc.pid, path.rows, seconds, args)
+                if repeat >= 0:
+                    runs[path].append(result)
+        batch = mean_batch(servers["ours"].port)
     finally:
-        for proc, _ in servers.values():
-            proc.terminate()
-            proc.wait(timeout=30)
-    print(f"mean rows per forward pass (ours): {batch:.1f}")
-    return {mode: sorted(r, key=lambda x: x.rps)[len(r) // 2] for mode, r in runs.items()}
+        for s in servers.values():
+            s.proc.terminate()
+            s.proc.wait(timeout=30)
+    print(f"mean rows per forward pass (ours, all its paths): {batch:.1f}")
+    return {p: sorted(r, key=lambda x: x.rps)[len(r) // 2] for p, r in runs.items()}
 
 
 def compute_limit(model: FraudModel, batch: int, seconds: float = 2.0) -> float:
@@ -196,7 +329,7 @@ def compute_limit(model: FraudModel, batch: int, seconds: float = 2.0) -> float:
     return rows / (time.perf_counter() - start)
 
 
-def bench_model(label: str, arch: Arch, args: argparse.Namespace) -> dict[str, Result | float]:
+def bench_model(label: str, arch: Arch, args: argparse.Namespace) -> dict[LoadPath, Result]:
     torch.manual_seed(0)
     model = FraudModel(arch).eval()
     with tempfile.TemporaryDirectory() as tmp:
@@ -204,34 +337,55 @@ def bench_model(label: str, arch: Arch, args: argparse.Namespace) -> dict[str, R
         ModelRegistry(ObjectStore.from_url(store_url), MODEL).publish(
             "bench", {"model.pt": to_bytes(model)}, {"input_schema": schema.input_schema()}, True
         )
-        results: dict[str, Result | float] = {**serve_and_load(store_url, args)}
-    results["compute"] = compute_limit(model, args.max_batch_size)
-    _report(label, arch, results)
+        results = serve_and_load(store_url, args)
+    _report(label, arch, results, compute_limit(model, args.max_batch_size), args.rows)
     return results
 
 
-def _report(label: str, arch: Arch, r: dict[str, Result | float]) -> None:
+def _ratio(x: Result, base: Result | None) -> str:
+    return f"{x.rps / base.rps:.2f}x" if base else "-"
+
+
+def _report(
+    label: str, arch: Arch, results: dict[LoadPath, Result], compute: float, rows: int
+) -> None:
     print(f"\n{label}: width {arch.width}, depth {arch.depth}")
-    print(f"{'path':<34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>11} {'errors':>7}")
-    names = {
-        "batched": "ours (dynamic batching)",
-        "direct": "naive (one forward per request)",
-        "skip-model": "ceiling (model call skipped)",
-    }
-    for key, name in names.items():
-        x = r[key]
-        assert isinstance(x, Result)
-        print(
-            f"{name:<34} {x.rps:>9,.0f} {x.p50_ms:>8.2f} {x.p99_ms:>8.2f} "
-            f"{x.cpu_ms_per_request:>11.3f} {x.errors:>7}"
-        )
-    print(f"{'compute limit (rows/s, no HTTP)':<34} {r['compute']:>9,.0f}")
-    ours, naive, ceiling = r["batched"], r["direct"], r["skip-model"]
-    assert isinstance(ours, Result) and isinstance(naive, Result) and isinstance(ceiling, Result)
+    r = {p.key: x for p, x in results.items()}
+    naive, ceiling = r["fastapi"], r["ceiling"]
     print(
-        f"ours/ceiling {ours.rps / ceiling.rps:.2f}x, ours/naive {ours.rps / naive.rps:.2f}x, "
-        f"p99 ours {ours.p99_ms:.1f} ms vs naive {naive.p99_ms:.1f} ms"
+        f"{'path':<32} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10} "
+        f"{'vs naive':>8} {'vs ceil':>8} {'errors':>6}"
     )
+    for path, x in results.items():
+        one_row = path.rows == 1  # the ratios compare like loads only
+        print(
+            f"{path.label:<32} {x.rps:>8,.0f} {x.p50_ms:>7.2f} {x.p99_ms:>7.2f} "
+            f"{x.cpu_ms_per_request:>10.3f} {_ratio(x, naive if one_row else None):>8} "
+            f"{_ratio(x, ceiling if one_row else None):>8} {x.errors:>6}"
+        )
+    print(f"{'compute limit (rows/s, no HTTP)':<32} {compute:>8,.0f}")
+    ours, http, grpc = r["ours"], r["http-wide"], r["grpc-wide"]
+    targets = [
+        (
+            f"ours >= 2x fastapi naive req/s at <= its p99: {ours.rps / naive.rps:.2f}x, "
+            f"p99 {ours.p99_ms:.2f} vs {naive.p99_ms:.2f} ms",
+            ours.rps >= 2 * naive.rps and ours.p99_ms <= naive.p99_ms,
+        ),
+        (
+            f"ours >= 0.9x ceiling req/s: {ours.rps / ceiling.rps:.2f}x",
+            ours.rps >= 0.9 * ceiling.rps,
+        ),
+        (
+            f"gRPC >= 1.5x HTTP/JSON req/s at {rows} rows: {grpc.rps / http.rps:.2f}x "
+            f"(server CPU {grpc.cpu_ms_per_request:.3f} vs {http.cpu_ms_per_request:.3f} ms/req)",
+            grpc.rps >= 1.5 * http.rps,
+        ),
+    ]
+    if label.startswith("reference"):
+        for text, ok in targets:
+            print(f"[{'PASS' if ok else 'FAIL'}] {text}")
+    else:  # compute-bound: the targets are the reference model's; the ratios say the rest
+        print(f"(targets are for the reference model) {'; '.join(t for t, _ in targets)}")
 
 
 def main() -> None:
@@ -240,11 +394,19 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs per path; the median counts")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--processes", type=int, default=2, help="load-generator processes")
+    parser.add_argument("--rows", type=int, default=64, help="rows per request, HTTP vs gRPC")
     parser.add_argument("--max-batch-size", type=int, default=64)
     parser.add_argument("--max-queue-delay-ms", type=float, default=2.0)
     parser.add_argument("--inline-below-ms", type=float, default=1.0)
     parser.add_argument("--heavy-width", type=int, default=2048)
     parser.add_argument("--heavy-depth", type=int, default=3)
+    parser.add_argument(
+        "--grpc-channels",
+        type=int,
+        default=0,
+        help="gRPC channels (TCP connections) per load process (0: one per connection)",
+    )
+    parser.add_argument("--kserve-python", default=KSERVE_PYTHON, help="'' to skip KServe")
     parser.add_argument("--only", choices=["reference", "heavy"], default=None)
     args = parser.parse_args()
     print(
