@@ -38,7 +38,12 @@ from workloads.common.flags import parse_flags
 from workloads.common.logs import configure_logging
 from workloads.common.objectstore import ObjectStore
 from workloads.common.settings import KafkaSettings, StoreSettings
-from workloads.training.source import EXIT_BROKER_UNAVAILABLE, BrokerUnavailable, commit_within
+from workloads.training.source import (
+    EXIT_BROKER_UNAVAILABLE,
+    BrokerUnavailable,
+    commit_within,
+    undelivered,
+)
 
 log = logging.getLogger("workloads.training.features")
 MAX_BATCH_ROWS = featurebatch.MAX_BATCH_ROWS
@@ -232,14 +237,8 @@ class FeatureStage:
         self.result.batches += 1
 
     def _raise_undelivered(self, remaining: int) -> None:
-        first = self._failures[0] if self._failures else None
-        message = (
-            f"{remaining} produce(s) unacknowledged after 30 s, {len(self._failures)} failed "
-            f"(first: {first}): not committing this poll"
-        )
-        if remaining or (first is not None and first.retriable()):
-            raise BrokerUnavailable(message)
-        raise RuntimeError(message)
+        error = undelivered(remaining, self._failures, "produce(s)")
+        raise type(error)(f"{error}: not committing this poll")
 
     def _commit(self, consumer: Consumer, messages: list[Message]) -> None:
         last: dict[int, int] = {}

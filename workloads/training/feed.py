@@ -25,7 +25,7 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from workloads.common import featurebatch, schema
 from workloads.common.dlq import PayloadStore, dead_letter
-from workloads.training.source import BrokerUnavailable, PartitionSource
+from workloads.training.source import PartitionSource, undelivered
 
 
 def held_out_mask(partitions: np.ndarray, offsets: np.ndarray, every: int) -> np.ndarray:
@@ -208,13 +208,6 @@ class Feed:
         """Every dead letter acknowledged before offsets that skip its record are saved:
         BrokerUnavailable (retried) when Kafka did not take them, RuntimeError otherwise."""
         remaining = self.producer.flush(30)
-        if not (remaining or self._failures):
-            return
-        first = self._failures[0] if self._failures else None
-        message = (
-            f"{remaining} dead letter(s) unacknowledged after 30 s, {len(self._failures)} "
-            f"failed (first: {first}): not checkpointing past them"
-        )
-        if remaining or (first is not None and first.retriable()):
-            raise BrokerUnavailable(message)
-        raise RuntimeError(message)
+        if remaining or self._failures:
+            error = undelivered(remaining, self._failures, "dead letter(s)")
+            raise type(error)(f"{error}: not checkpointing past them")

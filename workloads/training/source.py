@@ -79,6 +79,28 @@ def commit_within(
 
 
 _ABANDONED: list[Consumer] = []
+# delivery errors that mean "Kafka is not there" rather than "this record is refused":
+# librdkafka does not call a message timeout retriable, but a broker outage ends in one
+_UNAVAILABLE = {
+    KafkaError._MSG_TIMED_OUT,
+    KafkaError._TIMED_OUT,
+    KafkaError._TRANSPORT,
+    KafkaError._ALL_BROKERS_DOWN,
+}
+
+
+def undelivered(remaining: int, failures: list[KafkaError], what: str) -> RuntimeError:
+    """The error for produces not acknowledged: BrokerUnavailable (the Job retries, exit 75)
+    when Kafka was unreachable, RuntimeError (exit 1) when a record was refused."""
+    first = failures[0] if failures else None
+    message = (
+        f"{remaining} {what} unacknowledged, {len(failures)} failed (first: {first})"
+        if remaining
+        else f"{len(failures)} {what} failed (first: {first})"
+    )
+    if remaining or (first is not None and (first.retriable() or first.code() in _UNAVAILABLE)):
+        return BrokerUnavailable(message)
+    return RuntimeError(message)
 
 
 def partitions_for(rank: int, world: int, partitions: list[int]) -> list[int]:

@@ -86,3 +86,28 @@ def test_checkpoints_round_trip_point_at_the_newest_and_prune(tmp_path):
     assert store.get_json("checkpoints/run-1/latest.json")["offsets"] == {"0": 300, "1": 30}
     kept = [k for k in store.list("checkpoints/run-1/") if k.endswith(".pt")]
     assert kept == ["checkpoints/run-1/step-000000020.pt", "checkpoints/run-1/step-000000030.pt"]
+
+
+def test_an_unacknowledged_dead_letter_blocks_the_checkpoint():
+    """librdkafka's own producer, with no broker behind it: the dead letter times out, and the
+    feed refuses to let a checkpoint (and so a commit) skip its record."""
+    from confluent_kafka import Producer
+
+    from tests.moto_server import free_port
+    from workloads.common.logs import kafka_logger
+    from workloads.training.feed import Feed
+    from workloads.training.source import BrokerUnavailable
+
+    producer = Producer(
+        {
+            "bootstrap.servers": f"127.0.0.1:{free_port()}",
+            "message.timeout.ms": 1000,
+            "logger": kafka_logger(),
+            "log_level": 4,
+        }
+    )
+    feed = Feed(None, producer, "dlq", 10, 100, torch.device("cpu"))  # type: ignore[arg-type]
+    producer.produce("dlq", value=b"bad record", on_delivery=feed._on_dead_letter)
+    with pytest.raises(RuntimeError, match="not checkpointing past them") as exc:
+        feed.dead_letters_durable()
+    assert isinstance(exc.value, BrokerUnavailable)  # retried by the Job, exit 75
