@@ -27,6 +27,7 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 
 from workloads.common import schema
 from workloads.common.dlq import dead_letter
+from workloads.common.kafka import consume
 from workloads.common.logs import configure_logging
 from workloads.common.objectstore import ObjectStore
 from workloads.common.registry import ModelRegistry
@@ -133,14 +134,7 @@ class Scorer:
         return bool(self.s.max_records) and self.result.consumed >= self.s.max_records
 
     def _poll(self, consumer: Consumer) -> list[Message]:
-        good = []
-        for m in consumer.consume(self.s.batch_records, self.s.poll_timeout_s):
-            err = m.error()
-            if err is None:
-                good.append(m)
-            elif err.code() != KafkaError._PARTITION_EOF:
-                log.warning("consume error", extra={"error": str(err)})
-        return good
+        return consume(consumer, self.s.batch_records, self.s.poll_timeout_s)
 
     def _score(self, messages: list[Message], producer: Producer) -> None:
         batch = schema.decode_batch(

@@ -35,6 +35,7 @@ from infra.names import GROUP_FEATURES, TOPIC_DLQ, TOPIC_FEATURES, TOPIC_TRANSAC
 from workloads.common import featurebatch, schema
 from workloads.common.dlq import dead_letter
 from workloads.common.flags import parse_flags
+from workloads.common.kafka import consume
 from workloads.common.logs import configure_logging
 from workloads.common.objectstore import ObjectStore
 from workloads.common.settings import KafkaSettings, StoreSettings
@@ -166,14 +167,7 @@ class FeatureStage:
         return bool(self.s.max_records) and self.result.consumed >= self.s.max_records
 
     def _poll(self, consumer: Consumer) -> list[Message]:
-        good = []
-        for m in consumer.consume(self.s.poll_records, self.s.poll_timeout_s):
-            err = m.error()
-            if err is None:
-                good.append(m)
-            elif err.code() != KafkaError._PARTITION_EOF:
-                log.warning("consume error", extra={"error": str(err)})
-        return good
+        return consume(consumer, self.s.poll_records, self.s.poll_timeout_s)
 
     def process(self, messages: list[Message], producer: Producer) -> None:
         """Dead letters and feature batches of one poll, all acknowledged before returning."""

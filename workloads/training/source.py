@@ -21,6 +21,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from workloads.common.kafka import consume
 from workloads.common.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -166,15 +167,7 @@ class PartitionSource:
     def poll(self, max_records: int, timeout: float) -> list[Message]:
         if not self.partitions:
             return []
-        messages = self.consumer.consume(num_messages=max_records, timeout=timeout)
-        good = []
-        for m in messages:
-            err = m.error()
-            if err is None:
-                good.append(m)
-            elif err.code() != KafkaError._PARTITION_EOF:
-                log.warning("consume error", extra={"error": str(err)})
-        return good
+        return consume(self.consumer, max_records, timeout)
 
     def commit(
         self,
