@@ -35,7 +35,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from workloads.inference import binary
+from workloads.inference import binary, infer_route
 from workloads.inference.metrics import ServerMetrics
 from workloads.inference.models import LoadedModel
 from workloads.inference.protocol import (
@@ -59,6 +59,8 @@ MAX_CONTAINERS = 2 * MAX_ROWS + 64  # JSON objects + arrays in a body (413 befor
 MAX_ERROR_BYTES = 4096  # an error body is never larger than this
 _MAX_MESSAGE_CHARS = 600  # clipped to this: 6 bytes a char at worst once JSON-escaped
 CLIENT_CLOSED = 499  # the status counted for a client that left before its body arrived
+BINARY_TYPE = binary.BINARY_CONTENT_TYPE.encode()
+BINARY_HEADER = binary.HEADER.lower().encode()
 
 
 def _version() -> str:
@@ -124,19 +126,6 @@ class Observe:
             self.metrics.requests.labels(route, str(status)).inc()
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, f"body of {declared} bytes is over the limit of {limit}")
-    chunks, size = [], 0
-    async for chunk in request.stream():  # ClientDisconnect if the client goes away
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(413, f"body is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _loads(body: bytes) -> Any:
     containers = body.count(b"{") + body.count(b"[")  # an upper bound, counted in C
     if containers > MAX_CONTAINERS:
@@ -184,21 +173,43 @@ async def decode_body(body: bytes) -> InferRequest:
     return _parse(parsed)
 
 
+FAULTS = (HTTPException, BadRequest, ModelFault, ClientDisconnect, NotReady)
+
+
+def fault(exc: Exception, path: str) -> Response | None:
+    """The error response for an exception the app answers itself (None for any other)."""
+    if isinstance(exc, HTTPException):
+        return error(exc.status_code, str(exc.detail))
+    if isinstance(exc, TooLarge):
+        return error(413, str(exc))
+    if isinstance(exc, BadRequest):
+        return error(400, str(exc))
+    if isinstance(exc, ModelFault):
+        return error(500, str(exc))
+    if isinstance(exc, NotReady):
+        return error(503, str(exc))
+    if isinstance(exc, ClientDisconnect):
+        log.info("client closed the connection before its body arrived", extra={"path": path})
+        return error(CLIENT_CLOSED, "client closed request")  # nobody reads it; Observe counts it
+    return None
+
+
 def create_app(service: InferenceService) -> Starlette:
     settings = service.settings
 
-    def known(request: Request) -> LoadedModel:
+    def known(name: str, wanted: str | None) -> LoadedModel:
         """The model a path names, and the version when it names one (404 for any other)."""
         model = service.model()  # NotReady -> 503
-        name = request.path_params["name"]
         if name != model.name:
             raise HTTPException(
                 404, f"unknown model {show(name)}; this server serves {model.name!r}"
             )
-        wanted = request.path_params.get("version")
         if wanted is not None and wanted != model.version:
             raise HTTPException(404, f"version {show(wanted)} is not served; {model.version!r} is")
         return model
+
+    def named(request: Request) -> LoadedModel:
+        return known(request.path_params["name"], request.path_params.get("version"))
 
     async def live(_request: Request) -> Response:
         return json_response({"live": True})
@@ -212,21 +223,22 @@ def create_app(service: InferenceService) -> Starlette:
         return json_response({"name": SERVER_NAME, "version": _version(), "extensions": extensions})
 
     async def model_metadata(request: Request) -> Response:
-        model = known(request)
+        model = named(request)
         return json_response(metadata(model.name, model.version))
 
     async def model_ready(request: Request) -> Response:
-        model = known(request)
+        model = named(request)
         is_ready = not service.draining and service.healthy(model)
         answer: dict[str, Any] = {"name": model.name, "ready": is_ready}
         if "version" in request.path_params:
             answer["version"] = model.version
         return json_response(answer)
 
-    async def infer(request: Request) -> Response:
-        known(request)
-        body = await read_body(request, settings.max_body_bytes)
-        header = request.headers.get(binary.HEADER)
+    async def answer_infer(
+        name: str, version: str | None, body: bytes, header: str | None
+    ) -> infer_route.Answer:
+        """An infer request's answer; served by `InferRoute` ahead of the router."""
+        known(name, version)
         if header is None:
             job = await decode_body(body)
         elif len(body) > OFF_LOOP_BYTES:
@@ -238,38 +250,25 @@ def create_app(service: InferenceService) -> Starlette:
             raise service.nonfinite(used, scores)
         answer = infer_response(used.name, used.version, job, scores)
         if not job.binary_output:
-            return json_response(answer)
+            return 200, orjson.dumps(answer), [(b"content-type", b"application/json")]
         column = scores.reshape(-1, 1).astype(np.float32)
         payload, length = binary.encode_response(answer, {OUTPUT: column})
-        return Response(
-            payload, media_type=binary.BINARY_CONTENT_TYPE, headers={binary.HEADER: str(length)}
-        )
+        headers = [(b"content-type", BINARY_TYPE), (BINARY_HEADER, str(length).encode())]
+        return 200, payload, headers
+
+    async def infer(_request: Request) -> Response:
+        """Never called: `InferRoute` answers every POST to these paths before the router;
+        the routes stay so that other methods get 405 (Allow: POST)."""
+        raise RuntimeError("infer requests are served by InferRoute")
 
     async def metrics(_request: Request) -> Response:
         service.metrics.queue_depth.set(service.batcher.depth())
         return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    async def http_error(_request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        return error(exc.status_code, str(exc.detail))
-
-    async def bad_request(_request: Request, exc: Exception) -> Response:
-        return error(400, str(exc))
-
-    async def too_large(_request: Request, exc: Exception) -> Response:
-        return error(413, str(exc))
-
-    async def model_fault(_request: Request, exc: Exception) -> Response:
-        return error(500, str(exc))
-
-    async def client_gone(request: Request, _exc: Exception) -> Response:
-        log.info(
-            "client closed the connection before its body arrived", extra={"path": request.url.path}
-        )
-        return error(CLIENT_CLOSED, "client closed request")  # nobody reads it; Observe counts it
-
-    async def not_ready(_request: Request, exc: Exception) -> Response:
-        return error(503, str(exc))
+    async def handled(request: Request, exc: Exception) -> Response:
+        response = fault(exc, request.url.path)
+        assert response is not None  # registered for the exceptions `fault` knows only
+        return response
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -292,15 +291,15 @@ def create_app(service: InferenceService) -> Starlette:
             Route("/v2/models/{name}/versions/{version}/infer", infer, methods=["POST"]),
             Route("/metrics", metrics),
         ],
-        exception_handlers={
-            HTTPException: http_error,
-            BadRequest: bad_request,
-            TooLarge: too_large,
-            ModelFault: model_fault,
-            ClientDisconnect: client_gone,
-            NotReady: not_ready,
-        },
+        exception_handlers={kind: handled for kind in FAULTS},
         lifespan=lifespan,
     )
-    app.add_middleware(Observe, metrics=service.metrics)
+    app.add_middleware(
+        infer_route.InferRoute,
+        handle=answer_infer,
+        fault=fault,
+        max_body_bytes=settings.max_body_bytes,
+        header=binary.HEADER,
+    )
+    app.add_middleware(Observe, metrics=service.metrics)  # outermost: it counts both paths
     return app
