@@ -41,6 +41,9 @@ PROVIDER_NAMESPACES = ("aws", "kubernetes", "random", "tls", "pulumi")
 """Config namespaces of the providers this program uses (and the engine's own): passed through."""
 
 SUPPORTED_KUBERNETES_VERSIONS = ("1.34", "1.35", "1.36")
+# the Kubernetes minors the pinned Karpenter (infra/aws/karpenter.py CHART_VERSION) supports, from
+# its compatibility matrix (tests/contracts/karpenter/compatibility.md)
+KARPENTER_KUBERNETES_VERSIONS = ("1.34", "1.35")
 # EKS versions in standard support on 2026-11-29 (1.34 leaves it 2026-12-02); source:
 # docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html
 
@@ -407,6 +410,13 @@ class StackConfig(_Model):
     def _node_autoscaler(cls, value: str, info: ValidationInfo) -> str:
         if value == "karpenter" and info.data.get("target") != "aws":
             raise ValueError("karpenter provisions EC2 instances: it needs target aws")
+        version = info.data.get("kubernetes_version")
+        if value == "karpenter" and version and version not in KARPENTER_KUBERNETES_VERSIONS:
+            supported = ", ".join(KARPENTER_KUBERNETES_VERSIONS)
+            raise ValueError(
+                f"the pinned Karpenter supports Kubernetes {supported} (kubernetesVersion is "
+                f"{version}): use one of those, or cluster-autoscaler"
+            )
         return value
 
     @property

@@ -33,7 +33,7 @@ from infra.config import GpuPool
 from infra.scheduling import GPU_RESOURCE, GPU_TAINT, LABEL_PREFIX
 
 CHART = "oci://public.ecr.aws/karpenter/karpenter"
-CHART_VERSION = "1.8.1"
+CHART_VERSION = "1.12.2"
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "karpenter"
 DISCOVERY_TAG = "karpenter.sh/discovery"
@@ -54,6 +54,10 @@ INTERRUPTION_EVENTS: dict[str, dict[str, list[str]]] = {
         "detail-type": ["EC2 Instance State-change Notification"],
     },
     "scheduled-change": {"source": ["aws.health"], "detail-type": ["AWS Health Event"]},
+    "capacity-reservation-interruption": {
+        "source": ["aws.ec2"],
+        "detail-type": ["EC2 Capacity Reservation Instance Interruption Warning"],
+    },
 }
 """The events Karpenter drains nodes ahead of (the getting-started CloudFormation's rules)."""
 
@@ -203,9 +207,10 @@ def chart_values(cluster_name: str) -> dict[str, Any]:
 def controller_policy(
     cluster_name: str, region: str, account: str, queue_arn: str, cluster_arn: str
 ) -> dict[str, Any]:
-    """The controller's permissions: the actions of the getting-started CloudFormation's
-    controller policy (tests/contracts/karpenter/controller-policy.yaml), each write scoped to
-    resources tagged as this cluster's and its NodePools' (v1 tag names), reads to the region."""
+    """The controller's permissions: the statements of the getting-started CloudFormation's six
+    controller policies (tests/contracts/karpenter/cloudformation.yaml), in one document, each
+    write scoped to resources tagged as this cluster's and its NodePools' (v1 tag names) and
+    reads to the region, as upstream scopes them."""
     owned = f"aws:ResourceTag/kubernetes.io/cluster/{cluster_name}"
     req = f"aws:RequestTag/kubernetes.io/cluster/{cluster_name}"
     ec2 = f"arn:aws:ec2:{region}"
@@ -226,6 +231,8 @@ def controller_policy(
                     f"{ec2}::snapshot/*",
                     f"{ec2}:*:security-group/*",
                     f"{ec2}:*:subnet/*",
+                    f"{ec2}:*:capacity-reservation/*",
+                    f"{ec2}:*:placement-group/*",
                 ],
             },
             {
@@ -300,12 +307,13 @@ def controller_policy(
                 "Sid": "AllowRegionalReadActions",
                 "Effect": "Allow",
                 "Action": [
-                    "ec2:DescribeAvailabilityZones",
+                    "ec2:DescribeCapacityReservations",
                     "ec2:DescribeImages",
                     "ec2:DescribeInstances",
                     "ec2:DescribeInstanceTypeOfferings",
                     "ec2:DescribeInstanceTypes",
                     "ec2:DescribeLaunchTemplates",
+                    "ec2:DescribePlacementGroups",
                     "ec2:DescribeSecurityGroups",
                     "ec2:DescribeSpotPriceHistory",
                     "ec2:DescribeSubnets",
@@ -330,7 +338,6 @@ def controller_policy(
                 "Effect": "Allow",
                 "Action": [
                     "sqs:DeleteMessage",
-                    "sqs:GetQueueAttributes",
                     "sqs:GetQueueUrl",
                     "sqs:ReceiveMessage",
                 ],
@@ -351,6 +358,7 @@ def controller_policy(
                 "Condition": {
                     "StringEquals": {
                         req: "owned",
+                        "aws:RequestTag/eks:eks-cluster-name": cluster_name,
                         "aws:RequestTag/topology.kubernetes.io/region": region,
                     },
                     "StringLike": {f"aws:RequestTag/{NODECLASS_TAG}": "*"},
@@ -366,6 +374,7 @@ def controller_policy(
                         owned: "owned",
                         "aws:ResourceTag/topology.kubernetes.io/region": region,
                         req: "owned",
+                        "aws:RequestTag/eks:eks-cluster-name": cluster_name,
                         "aws:RequestTag/topology.kubernetes.io/region": region,
                     },
                     "StringLike": {
@@ -392,15 +401,33 @@ def controller_policy(
                 },
             },
             {
+                "Sid": "AllowUnscopedInstanceProfileListAction",
+                "Effect": "Allow",
+                "Action": "iam:ListInstanceProfiles",
+                "Resource": "*",
+            },
+            {
                 "Sid": "AllowInstanceProfileReadActions",
                 "Effect": "Allow",
                 "Action": "iam:GetInstanceProfile",
                 "Resource": profiles,
             },
             {
+                "Sid": "AllowUnscopedEC2DescribeInstanceStatus",
+                "Effect": "Allow",
+                "Action": "ec2:DescribeInstanceStatus",
+                "Resource": "*",
+            },
+            {
                 "Sid": "AllowAPIServerEndpointDiscovery",
                 "Effect": "Allow",
                 "Action": "eks:DescribeCluster",
+                "Resource": cluster_arn,
+            },
+            {
+                "Sid": "AllowZonalShiftStatusReadOnly",
+                "Effect": "Allow",
+                "Action": "arc-zonal-shift:GetManagedResource",
                 "Resource": cluster_arn,
             },
         ],

@@ -30,11 +30,18 @@ NODEPOOL = "kubernetes:karpenter.sh/v1:NodePool"
 NODECLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 CRDS = {
-    "NodePool": "karpenter-crds/karpenter.sh_nodepools.subtree.yaml",
-    "EC2NodeClass": "karpenter-crds/karpenter.k8s.aws_ec2nodeclasses.subtree.yaml",
+    "NodePool": "karpenter-crds/karpenter.sh_nodepools.yaml",
+    "EC2NodeClass": "karpenter-crds/karpenter.k8s.aws_ec2nodeclasses.yaml",
 }
 VALUES = "karpenter/values.yaml"
-POLICY = "karpenter/controller-policy.yaml"
+CLOUDFORMATION = "karpenter/cloudformation.yaml"
+COMPATIBILITY = "karpenter/compatibility.md"
+MODELS = "karpenter-models/fields.yaml"
+MODEL_ROOTS = {
+    "NodePool": "karpenter.sh/v1/NodePool",
+    "EC2NodeClass": "karpenter.k8s.aws/v1/EC2NodeClass",
+}
+ROLE_POLICY_LIMIT = 10_240  # IAM: characters of inline policy per role, whitespace not counted
 
 
 @functools.cache
@@ -69,6 +76,36 @@ def test_default_stays_cluster_autoscaler():
 def test_karpenter_needs_the_aws_target():
     with pytest.raises(ConfigError, match=r"nodeAutoscaler.*needs target aws"):
         parse_config({"ascent:nodeAutoscaler": "karpenter"})
+
+
+def _matrix() -> dict[str, tuple[int, ...]]:
+    """Kubernetes minor -> the oldest Karpenter that supports it, from the saved matrix."""
+    rows = [
+        [cell.strip().removeprefix("\\>=").strip() for cell in line.strip("|").split("|")]
+        for line in (CONTRACTS / COMPATIBILITY).read_text().splitlines()
+        if line.startswith("| ")
+    ]
+    (versions, minimums) = [row[1:] for row in rows]
+    return {k: tuple(map(int, v.split("."))) for k, v in zip(versions, minimums, strict=True)}
+
+
+def test_kubernetes_versions_are_those_the_pinned_karpenter_supports():
+    from infra.config import KARPENTER_KUBERNETES_VERSIONS, SUPPORTED_KUBERNETES_VERSIONS
+
+    pinned = tuple(map(int, karpenter.CHART_VERSION.split(".")))
+    supported = {k for k, oldest in _matrix().items() if oldest <= pinned}
+    assert "1.29" in supported  # the matrix was read
+    assert set(KARPENTER_KUBERNETES_VERSIONS) == supported & set(SUPPORTED_KUBERNETES_VERSIONS)
+
+
+def test_karpenter_on_a_kubernetes_it_does_not_support_is_refused():
+    config = {"ascent:target": "aws", "ascent:region": "us-east-1",
+              "ascent:nodeAutoscaler": "karpenter"}  # fmt: skip
+    with pytest.raises(ConfigError, match=r"nodeAutoscaler.*Kubernetes 1\.34, 1\.35.*is 1\.36"):
+        parse_config({**config, "ascent:kubernetesVersion": "1.36"})
+    assert parse_config({**config, "ascent:kubernetesVersion": "1.34"}).karpenter
+    plain = {k: v for k, v in config.items() if k != "ascent:nodeAutoscaler"}
+    assert parse_config({**plain, "ascent:kubernetesVersion": "1.36"}).cluster_autoscaler
 
 
 def test_unknown_autoscaler_is_refused():
@@ -108,11 +145,11 @@ def test_variant_resource_counts():
     counts = Counter(r.type for r in variant().resources)
     base = Counter(r.type for r in default().resources)
     assert counts["aws:sqs/queue:Queue"] == 1 and base["aws:sqs/queue:Queue"] == 0
-    assert counts["aws:cloudwatch/eventRule:EventRule"] == 4
-    assert counts["aws:cloudwatch/eventTarget:EventTarget"] == 4
+    assert counts["aws:cloudwatch/eventRule:EventRule"] == 5
+    assert counts["aws:cloudwatch/eventTarget:EventTarget"] == 5
     assert counts["aws:ec2/tag:Tag"] == 3 + 1  # three private subnets and the cluster SG
     assert counts["aws:eks/nodeGroup:NodeGroup"] == 1
-    assert len(default().resources) - len(variant().resources) == 4
+    assert len(default().resources) - len(variant().resources) == 2
 
 
 def test_default_stacks_declare_nothing_of_karpenter():
@@ -121,18 +158,16 @@ def test_default_stacks_declare_nothing_of_karpenter():
         assert not [r for r in inv.resources if "karpenter" in r.name or "karpenter" in r.type]
 
 
-def test_interruption_rules_feed_the_queue():
+def test_interruption_rules_are_the_cloudformation_rules():
+    """One rule per event pattern of the pinned docs' CloudFormation, and no other."""
     inv = variant()
-    patterns = sorted(
-        json.loads(r.inputs["eventPattern"])["detail-type"][0]
+    ours = sorted(
+        json.dumps(json.loads(r.inputs["eventPattern"]), sort_keys=True)
         for r in inv.of_type("aws:cloudwatch/eventRule:EventRule")
     )
-    assert patterns == [
-        "AWS Health Event",
-        "EC2 Instance Rebalance Recommendation",
-        "EC2 Instance State-change Notification",
-        "EC2 Spot Instance Interruption Warning",
-    ]
+    upstream = load_yaml(CLOUDFORMATION)["event_rules"].values()
+    assert ours == sorted(json.dumps(p, sort_keys=True) for p in upstream)
+    assert "EC2 Capacity Reservation Instance Interruption Warning" in "".join(ours)
     queue = inv.named("karpenter-queue").inputs
     assert queue["name"] == "ascent-aws-prod-karpenter"
     assert queue["sqsManagedSseEnabled"] is True
@@ -228,23 +263,33 @@ def _controller_policy() -> dict[str, Any]:
     return json.loads(variant().named("karpenter-identity-policy").inputs["policy"])
 
 
-def test_iam_actions_are_the_cloudformation_controller_policy():
-    """Every action the pinned docs' controller policy lists, and no other."""
-    contract = load_yaml(POLICY)["statements"]
-    upstream = {a for actions in contract.values() for a in actions}
-    ours: set[str] = set()
-    for statement in _controller_policy()["Statement"]:
-        action = statement["Action"]
-        ours |= {action} if isinstance(action, str) else set(action)
-    assert sorted(ours - upstream) == [], "actions beyond the documented policy"
-    assert sorted(upstream - ours) == [], "documented actions missing"
+def _statements(policy: dict[str, Any]) -> dict[str, list[str]]:
+    actions = {s["Sid"]: s["Action"] for s in policy["Statement"]}
+    return {sid: sorted([a] if isinstance(a, str) else a) for sid, a in actions.items()}
+
+
+def test_iam_statements_are_the_cloudformation_controller_policies():
+    """Statement by statement (Sid and actions), the six policies of the pinned docs, in one
+    document: every documented action, and no other."""
+    upstream = {
+        sid: sorted(actions)
+        for statements in load_yaml(CLOUDFORMATION)["policies"].values()
+        for sid, actions in statements.items()
+    }
+    assert _statements(_controller_policy()) == upstream
+
+
+def test_iam_policy_fits_the_inline_role_policy_quota():
+    compact = json.dumps(_controller_policy(), separators=(",", ":"))
+    assert len(compact) <= ROLE_POLICY_LIMIT
 
 
 def test_iam_writes_are_scoped_to_this_cluster():
     for statement in _controller_policy()["Statement"]:
         actions = statement["Action"]
         actions = [actions] if isinstance(actions, str) else actions
-        writes = [a for a in actions if not a.split(":")[1].startswith(("Describe", "Get"))]
+        reads = ("Describe", "Get", "List")
+        writes = [a for a in actions if not a.split(":")[1].startswith(reads)]
         if statement["Resource"] == "*":
             assert statement.get("Condition") or not writes, statement["Sid"]
         conditions = json.dumps(statement.get("Condition", {}))
@@ -299,6 +344,46 @@ def test_the_crd_contract_rejects_misspelt_and_invalid_fields():
     assert len(_errors(bad)) == 3  # the bound, the unknown key, the missing required key
 
 
+def _unknown_to_the_release(value: Any, kind: str, where: str = "") -> list[str]:
+    """Key paths of `value` that the release's API types (MODELS) do not have."""
+    types = load_yaml(MODELS)
+    if kind.startswith("[]"):
+        return [
+            p
+            for i, v in enumerate(value)
+            for p in _unknown_to_the_release(v, kind[2:], f"{where}[{i}]")
+        ]
+    if kind not in types:  # scalar, map, external: not descended into
+        return []
+    fields, found = types[kind], []
+    for key, item in value.items():
+        path = f"{where}.{key}" if where else key
+        found += (
+            [f"{path}: not a field"]
+            if key not in fields
+            else _unknown_to_the_release(item, fields[key], path)
+        )
+    return found
+
+
+def test_nodepools_and_nodeclasses_use_only_fields_of_a_release():
+    """The CRDs saved are from a main-branch commit after 1.12.1; the fields the program sets
+    must also exist in the 1.12.1 tag's Go types."""
+    docs = _documents()
+    assert {d["kind"] for d in docs} == set(MODEL_ROOTS)
+    unknown = {
+        d["metadata"]["name"]: _unknown_to_the_release(d, MODEL_ROOTS[d["kind"]]) for d in docs
+    }
+    assert not {k: v for k, v in unknown.items() if v}
+    (nodeclass,) = [d for d in docs if d["kind"] == "EC2NodeClass"]
+    later = copy.deepcopy(nodeclass)
+    later["spec"]["cpuOptions"] = {"nestedVirtualization": "enabled"}  # in the CRD, after 1.12
+    assert _errors(later) == []
+    assert _unknown_to_the_release(later, MODEL_ROOTS["EC2NodeClass"]) == [
+        "spec.cpuOptions: not a field"
+    ]
+
+
 def test_chart_values_are_chart_values():
     (release,) = [r for r in variant().of_type(RELEASE) if r.inputs["chart"] == karpenter.CHART]
     free_form = ("nodeSelector",)  # a label map: the default holds kubernetes.io/os only
@@ -312,9 +397,12 @@ def test_chart_values_are_chart_values():
 
 
 def test_contract_pins_match_the_program():
-    for relative in (*CRDS.values(), VALUES, POLICY):
+    for relative in (*CRDS.values(), VALUES, CLOUDFORMATION, COMPATIBILITY, MODELS):
         assert pinned_version(CONTRACTS / relative) == karpenter.CHART_VERSION, relative
-        assert header(CONTRACTS / relative)["repo"] == "aws/karpenter-provider-aws"
+        repo = (
+            "tommy351/kubernetes-models-ts" if relative == MODELS else "aws/karpenter-provider-aws"
+        )
+        assert header(CONTRACTS / relative)["repo"] == repo
 
 
 # --- ascent plan: cost and pack config ----------------------------------------------------------
