@@ -11,6 +11,10 @@ TORCH_SPEC ?= torch==2.13.0
 # checkov pins old boto3/packaging that break pulumi and pytest: it gets a virtualenv of its own.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_SPEC ?= checkov==3.3.30
+# Triton's gRPC client needs protobuf>=6.30, pulumi-policy pins 5.29: its own virtualenv too, for
+# tests/workloads/inference/test_triton_grpc.py only.
+TRITON_VENV := .venv-triton
+TRITON_SPEC ?= tritonclient[grpc]>=2.73,<3
 
 PIP := -q --disable-pip-version-check
 # pip's exit status survives the filter that drops this machine's find-links notices
@@ -21,7 +25,7 @@ QUIET := 2>&1 | sed -u '/^WARNING: Location/d'
 .PHONY: install system-packages test lint plan bench bench-plan bench-training bench-inference \
 	pipeline clean
 
-install: $(STAMP) $(CHECKOV_VENV)/.installed
+install: $(STAMP) $(CHECKOV_VENV)/.installed $(TRITON_VENV)/.installed
 
 # One line per step, so a first run (about 4 minutes) is never silent.
 $(CHECKOV_VENV)/.installed:
@@ -29,6 +33,13 @@ $(CHECKOV_VENV)/.installed:
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	@$(CHECKOV_VENV)/bin/pip install $(PIP) "$(CHECKOV_SPEC)" $(QUIET)
 	@$(CHECKOV_VENV)/bin/checkov --version >/dev/null || { echo "checkov did not install"; exit 1; }
+	@touch $@
+
+$(TRITON_VENV)/.installed:
+	@echo "install: $(TRITON_SPEC) into $(TRITON_VENV) (its own virtualenv)"
+	@test -x $(TRITON_VENV)/bin/python || $(PYTHON) -m venv $(TRITON_VENV)
+	@$(TRITON_VENV)/bin/pip install $(PIP) "$(TRITON_SPEC)" $(QUIET)
+	@$(TRITON_VENV)/bin/python -c "import tritonclient.grpc" || { echo "tritonclient did not install"; exit 1; }
 	@touch $@
 
 $(STAMP): pyproject.toml
@@ -79,4 +90,4 @@ pipeline: $(STAMP)
 	$(BIN)/python -m workloads.pipeline $(PIPELINE_ARGS)
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(TRITON_VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -114,7 +114,14 @@ def decode_input(request: pb.ModelInferRequest) -> torch.Tensor:
         )
     if not np.isfinite(data).all():
         raise _bad(f"contents of {INPUT!r} hold a non-finite value")
-    return torch.from_numpy(data.reshape(shape).astype(np.float32))
+    with np.errstate(over="ignore"):  # checked just below
+        x = data.reshape(shape).astype(np.float32)
+    if not np.isfinite(x).all():
+        raise _bad(
+            f"contents of {INPUT!r} hold a {spec.datatype} value outside the range of the model's "
+            "FP32 input"
+        )
+    return torch.from_numpy(x)
 
 
 def infer_response(

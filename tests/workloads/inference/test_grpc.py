@@ -1,8 +1,8 @@
 """The gRPC GRPCInferenceService against a real server: health, metadata, ModelInfer with raw
 and typed contents (the same scores as the HTTP route), and status codes for client mistakes.
 
-The client is grpcio with the stubs generated from the vendored KServe proto: tritonclient's
-gRPC client needs protobuf>=6.30, which pulumi-policy (protobuf~=5.29) rules out in this venv.
+The client is grpcio with the stubs generated from the vendored KServe proto; Triton's own gRPC
+client runs against the same server in `test_triton_grpc.py` (from its own venv).
 """
 
 from __future__ import annotations
@@ -154,6 +154,10 @@ def _bad_requests() -> dict[str, pb.ModelInferRequest]:
         [0.0] * D
     )
     bad["FP16 not raw"] = r
+    r = pb.ModelInferRequest(model_name=MODEL)
+    r.inputs.add(name="features", datatype="FP64", shape=[1, D])
+    r.raw_input_contents.append(np.full(D, 1e300, dtype="<f8").tobytes())
+    bad["FP64 beyond FP32's range"] = r  # finite as FP64, inf once cast for the model
     return bad
 
 
