@@ -234,11 +234,8 @@ def create_app(service: InferenceService) -> Starlette:
             answer["version"] = model.version
         return json_response(answer)
 
-    async def answer_infer(
-        name: str, version: str | None, body: bytes, header: str | None
-    ) -> infer_route.Answer:
-        """An infer request's answer; served by `InferRoute` ahead of the router."""
-        known(name, version)
+    async def answer_infer(body: bytes, header: str | None) -> infer_route.Answer:
+        """An infer request's answer (`InferRoute` has admitted it: `known`)."""
         if header is None:
             job = await decode_body(body)
         elif len(body) > OFF_LOOP_BYTES:
@@ -296,6 +293,7 @@ def create_app(service: InferenceService) -> Starlette:
     )
     app.add_middleware(
         infer_route.InferRoute,
+        admit=known,
         handle=answer_infer,
         fault=fault,
         max_body_bytes=settings.max_body_bytes,

@@ -5,7 +5,9 @@ hot path: at 1 row a request, Starlette's `Request`, routing, `Response` and exc
 middleware cost more CPU than the forward pass (measured: ~0.17 ms of a 0.21 ms request with
 the model skipped; uvicorn itself ~0.04 ms). This layer reads the body straight from
 `receive` (the same size limit, and `ClientDisconnect` when the client goes away), calls the
-app's handler and sends the answer as two ASGI messages. Every other request, and any other
+app's handler and sends the answer as two ASGI messages. `admit` runs first, before a byte of
+the body is read: an unknown model or version (404), or no model loaded yet (503), is answered
+at once, however large the body a client is still sending. Every other request, and any other
 method on these paths (405), goes on to the router unchanged.
 
 Errors are the app's own: `fault` turns an exception into the same response the Starlette
@@ -24,8 +26,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 Headers = list[tuple[bytes, bytes]]
 Answer = tuple[int, bytes, Headers]  # status, body, headers (content-length is added)
-# (model name, version or None, body, Inference-Header-Content-Length or None) -> answer
-Handler = Callable[[str, str | None, bytes, str | None], Awaitable[Answer]]
+# (body, Inference-Header-Content-Length or None) -> answer, for an admitted request
+Handler = Callable[[bytes, str | None], Awaitable[Answer]]
+Admit = Callable[[str, str | None], object]  # (name, version): raises to refuse, body unread
 Fault = Callable[[Exception, str], Response | None]
 
 
@@ -61,9 +64,15 @@ async def read_body(receive: Receive, limit: int, declared: bytes | None) -> byt
 
 class InferRoute:
     def __init__(
-        self, app: ASGIApp, handle: Handler, fault: Fault, max_body_bytes: int, header: str
+        self,
+        app: ASGIApp,
+        admit: Admit,
+        handle: Handler,
+        fault: Fault,
+        max_body_bytes: int,
+        header: str,
     ) -> None:
-        self.app, self.handle, self.fault = app, handle, fault
+        self.app, self.admit, self.handle, self.fault = app, admit, handle, fault
         self.max_body_bytes, self.header = max_body_bytes, header.lower().encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -80,8 +89,9 @@ class InferRoute:
             elif key == self.header:
                 binary = value.decode("latin-1")
         try:
+            self.admit(*target)
             body = await read_body(receive, self.max_body_bytes, declared)
-            status, payload, headers = await self.handle(*target, body, binary)
+            status, payload, headers = await self.handle(body, binary)
         except Exception as exc:
             response = self.fault(exc, scope["path"])
             if response is None:
