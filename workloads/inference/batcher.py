@@ -30,6 +30,7 @@ T = TypeVar("T")  # what the batch function returns alongside the scores (the mo
 @dataclass
 class _Pending:
     x: torch.Tensor
+    rows: int  # len(x), kept: Tensor.__len__ costs a microsecond a call
     future: asyncio.Future[Any]
     queued_at: float
 
@@ -71,8 +72,9 @@ class DynamicBatcher(Generic[T]):
     async def submit(self, x: torch.Tensor) -> tuple[Any, T]:
         """Scores for the rows of `x` (and the batch's tag), once its batch has run."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(x, future, time.monotonic()))
-        self._rows += len(x)
+        rows = len(x)
+        self._queue.append(_Pending(x, rows, future, time.monotonic()))
+        self._rows += rows
         if len(self._queue) == 1 or self._rows >= self.max_batch_size:
             self._wake.set()  # the worker is idle, or its batch is full
         result: tuple[Any, T] = await future
@@ -95,8 +97,8 @@ class DynamicBatcher(Generic[T]):
                 timer = loop.call_later(wait, self._wake.set)
                 await self._wake.wait()
                 timer.cancel()
-            batch = self._take()
-            self.on_batch(sum(len(item.x) for item in batch))
+            batch, rows = self._take()
+            self.on_batch(rows)
             x = batch[0].x if len(batch) == 1 else torch.cat([item.x for item in batch])
             try:
                 start = time.perf_counter()
@@ -112,17 +114,18 @@ class DynamicBatcher(Generic[T]):
                 continue
             start = 0
             for item in batch:
-                end = start + len(item.x)
+                end = start + item.rows
                 if not item.future.done():  # its client may have gone away
                     item.future.set_result((scores[start:end], tag))
                 start = end
 
-    def _take(self) -> list[_Pending]:
+    def _take(self) -> tuple[list[_Pending], int]:
+        """The next batch and its row count."""
         batch = [self._queue.popleft()]
-        rows = len(batch[0].x)
-        while self._queue and rows + len(self._queue[0].x) <= self.max_batch_size:
+        rows = batch[0].rows
+        while self._queue and rows + self._queue[0].rows <= self.max_batch_size:
             item = self._queue.popleft()
-            rows += len(item.x)
+            rows += item.rows
             batch.append(item)
         self._rows -= rows
-        return batch
+        return batch, rows

@@ -123,8 +123,7 @@ class InferenceService:
 
     async def score(self, x: torch.Tensor) -> tuple[np.ndarray, LoadedModel]:
         mode = self.settings.mode
-        if mode == "batched":
-            self.metrics.queue_depth.set(self.batcher.depth() + 1)
+        if mode == "batched":  # the queue depth gauge is set when /metrics is scraped
             return await self.batcher.submit(x)
         if mode == "direct":
             return await self.batcher.run_alone(x)
