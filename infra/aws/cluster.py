@@ -52,6 +52,35 @@ def assume_role_policy(service: str, tag_session: bool = False) -> str:
     )
 
 
+# aws-node (vpc-cni) uses the node role: it must assign pod IPs before the pod identity agent,
+# itself a pod, can serve credentials to anything.
+NODE_POLICIES = (
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEC2ContainerRegistryPullOnly",
+    "AmazonEKS_CNI_Policy",
+)
+
+
+def node_role(
+    name: str, opts: pulumi.ResourceOptions, role_name: str | None = None
+) -> aws.iam.Role:
+    """An EC2 node role (`{name}-node-role`) with the AWS policies every EKS node needs."""
+    role = aws.iam.Role(
+        f"{name}-node-role",
+        name=role_name,
+        assume_role_policy=assume_role_policy("ec2.amazonaws.com"),
+        opts=opts,
+    )
+    for policy in NODE_POLICIES:
+        aws.iam.RolePolicyAttachment(
+            f"{name}-node-{policy}",
+            role=role.name,
+            policy_arn=f"arn:aws:iam::aws:policy/{policy}",
+            opts=opts,
+        )
+    return role
+
+
 def cluster_admins(listed: Sequence[str], deployer: str | None) -> list[str]:
     """Every principal granted cluster-admin, once each, sorted: `clusterAdminArns` plus the
     identity running `pulumi up` (None: none added)."""
@@ -209,24 +238,7 @@ class Cluster(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, aliases=old),
                 )
             )
-        self.node_role = aws.iam.Role(
-            f"{name}-node-role",
-            assume_role_policy=assume_role_policy("ec2.amazonaws.com"),
-            opts=child,
-        )
-        # aws-node (vpc-cni) uses the node role: it must assign pod IPs before the pod identity
-        # agent, itself a pod, can serve credentials to anything.
-        for policy in (
-            "AmazonEKSWorkerNodePolicy",
-            "AmazonEC2ContainerRegistryPullOnly",
-            "AmazonEKS_CNI_Policy",
-        ):
-            aws.iam.RolePolicyAttachment(
-                f"{name}-node-{policy}",
-                role=self.node_role.name,
-                policy_arn=f"arn:aws:iam::aws:policy/{policy}",
-                opts=child,
-            )
+        self.node_role = node_role(name, child)
         self.name = self.eks.name
         self.arn = self.eks.arn
         self.endpoint = self.eks.endpoint

@@ -25,7 +25,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from infra.aws.cluster import assume_role_policy
+from infra.aws.cluster import node_role
 from infra.aws.identity import WorkloadRole, WorkloadRoleArgs
 from infra.aws.node_pools import gpu_node_labels
 from infra.catalog import gpu_family, split_instance_type
@@ -215,6 +215,9 @@ def controller_policy(
     req = f"aws:RequestTag/kubernetes.io/cluster/{cluster_name}"
     ec2 = f"arn:aws:ec2:{region}"
     profiles = f"arn:aws:iam::{account}:instance-profile/*"
+    created = ("fleet", "instance", "volume", "network-interface", "launch-template",
+               "spot-instances-request")  # fmt: skip
+    launched = [f"{ec2}:*:{kind}/*" for kind in created]  # what a launch creates and tags
     tagged_on_create = {
         "StringEquals": {req: "owned", "aws:RequestTag/eks:eks-cluster-name": cluster_name},
         "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"},
@@ -249,28 +252,14 @@ def controller_policy(
                 "Sid": "AllowScopedEC2InstanceActionsWithTags",
                 "Effect": "Allow",
                 "Action": ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate"],
-                "Resource": [
-                    f"{ec2}:*:fleet/*",
-                    f"{ec2}:*:instance/*",
-                    f"{ec2}:*:volume/*",
-                    f"{ec2}:*:network-interface/*",
-                    f"{ec2}:*:launch-template/*",
-                    f"{ec2}:*:spot-instances-request/*",
-                ],
+                "Resource": launched,
                 "Condition": tagged_on_create,
             },
             {
                 "Sid": "AllowScopedResourceCreationTagging",
                 "Effect": "Allow",
                 "Action": "ec2:CreateTags",
-                "Resource": [
-                    f"{ec2}:*:fleet/*",
-                    f"{ec2}:*:instance/*",
-                    f"{ec2}:*:volume/*",
-                    f"{ec2}:*:network-interface/*",
-                    f"{ec2}:*:launch-template/*",
-                    f"{ec2}:*:spot-instances-request/*",
-                ],
+                "Resource": launched,
                 "Condition": {
                     **tagged_on_create,
                     "StringEquals": {
@@ -503,23 +492,7 @@ class KarpenterCloud(pulumi.ComponentResource):
                 arn=self.queue.arn,
                 opts=child,
             )
-        self.node_role = aws.iam.Role(
-            f"{name}-node-role",
-            name=node_role_name(args.cluster_name),
-            assume_role_policy=assume_role_policy("ec2.amazonaws.com"),
-            opts=child,
-        )
-        for policy in (
-            "AmazonEKSWorkerNodePolicy",
-            "AmazonEC2ContainerRegistryPullOnly",
-            "AmazonEKS_CNI_Policy",
-        ):
-            aws.iam.RolePolicyAttachment(
-                f"{name}-node-{policy}",
-                role=self.node_role.name,
-                policy_arn=f"arn:aws:iam::aws:policy/{policy}",
-                opts=child,
-            )
+        self.node_role = node_role(name, child, node_role_name(args.cluster_name))
         self.node_access = aws.eks.AccessEntry(
             f"{name}-node-access",
             cluster_name=args.eks_cluster_name,

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from workloads.common import schema
+from workloads.inference import binary
 from workloads.inference.models import LoadedModel
 from workloads.inference.proto import grpc_predict_v2_pb2 as pb
 from workloads.inference.proto import grpc_predict_v2_pb2_grpc as pb_grpc
@@ -39,12 +40,8 @@ from workloads.inference.settings import ServerSettings
 log = logging.getLogger("workloads.inference")
 SERVER_NAME = "ascent-inference"
 SERVICE = "inference.GRPCInferenceService"
-# little-endian, as the protocol's raw contents are
-RAW_DTYPES: dict[str, np.dtype[Any]] = {
-    "FP32": np.dtype("<f4"),
-    "FP64": np.dtype("<f8"),
-    "FP16": np.dtype("<f2"),
-}
+# the float datatypes the model takes, little-endian as the protocol's raw contents are
+RAW_DTYPES: dict[str, np.dtype[Any]] = {k: binary.DATATYPES[k] for k in ("FP32", "FP64", "FP16")}
 HANDSHAKE_TIMEOUT_MIN_MS = 1000
 
 
